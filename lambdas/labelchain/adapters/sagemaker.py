@@ -1,0 +1,112 @@
+"""SageMaker labeling jobs: the only module that calls the SageMaker API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict
+
+from labelchain.adapters.aws_errors import error_code, is_transient, transient
+from labelchain.core.records import Counters
+from labelchain.errors import LabelingJobNotFound, ServiceQuotaExceeded
+
+
+class JobNameInUse(Exception):
+    """CreateLabelingJob said ResourceInUse: a job with this name exists (maybe our own)."""
+
+
+class LabelingJobDescription(BaseModel):
+    """The parts of DescribeLabelingJob LabelChain uses."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    arn: str
+    status: str
+    counters: Counters
+    failure_reason: str | None
+    created_at: datetime
+    last_modified_at: datetime
+    label_attribute: str
+    output_manifest_uri: str | None
+    final_model_arn: str | None
+    initial_model_arn: str | None
+    algorithm_arn: str | None
+    tags: dict[str, str]
+
+
+def _describe_to_model(response: dict[str, Any]) -> LabelingJobDescription:
+    counters = response.get("LabelCounters", {})
+    output = response.get("LabelingJobOutput") or {}
+    algorithms = response.get("LabelingJobAlgorithmsConfig") or {}
+    return LabelingJobDescription(
+        name=response["LabelingJobName"],
+        arn=response["LabelingJobArn"],
+        status=response["LabelingJobStatus"],
+        counters=Counters(
+            total_labeled=counters.get("TotalLabeled", 0),
+            human_labeled=counters.get("HumanLabeled", 0),
+            machine_labeled=counters.get("MachineLabeled", 0),
+            failed_non_retryable_error=counters.get("FailedNonRetryableError", 0),
+            unlabeled=counters.get("Unlabeled", 0),
+        ),
+        failure_reason=response.get("FailureReason"),
+        created_at=response["CreationTime"],
+        last_modified_at=response["LastModifiedTime"],
+        label_attribute=response.get("LabelAttributeName", ""),
+        output_manifest_uri=output.get("OutputDatasetS3Uri"),
+        final_model_arn=output.get("FinalActiveLearningModelArn"),
+        initial_model_arn=algorithms.get("InitialActiveLearningModelArn"),
+        algorithm_arn=algorithms.get("LabelingJobAlgorithmSpecificationArn"),
+        tags={tag["Key"]: tag["Value"] for tag in response.get("Tags", [])},
+    )
+
+
+class LabelingJobs:
+    """Create, describe and stop labeling jobs through an injected boto3 SageMaker client."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def create(self, request: dict[str, Any]) -> str:
+        """Start a job; returns its ARN. Raises ``JobNameInUse`` if the name is taken."""
+        try:
+            response = self._client.create_labeling_job(**request)
+        except ClientError as exc:
+            code = error_code(exc)
+            if code == "ResourceInUse":
+                raise JobNameInUse(request["LabelingJobName"]) from exc
+            if code == "ResourceLimitExceeded":
+                raise ServiceQuotaExceeded(f"SageMaker refused the job: {exc}") from exc
+            if is_transient(exc):
+                raise transient("SageMaker", "CreateLabelingJob", exc) from exc
+            raise
+        except BotoCoreError as exc:
+            raise transient("SageMaker", "CreateLabelingJob", exc) from exc
+        return str(response["LabelingJobArn"])
+
+    def describe(self, job_name: str) -> LabelingJobDescription:
+        """Read a job. Raises ``LabelingJobNotFound`` if SageMaker does not know it."""
+        try:
+            response = self._client.describe_labeling_job(LabelingJobName=job_name)
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFound":
+                raise LabelingJobNotFound(f"no labeling job named {job_name!r}") from exc
+            if is_transient(exc):
+                raise transient("SageMaker", "DescribeLabelingJob", exc) from exc
+            raise
+        except BotoCoreError as exc:
+            raise transient("SageMaker", "DescribeLabelingJob", exc) from exc
+        return _describe_to_model(response)
+
+    def stop(self, job_name: str) -> None:
+        """Ask SageMaker to stop a job (it moves to Stopping, then Stopped)."""
+        try:
+            self._client.stop_labeling_job(LabelingJobName=job_name)
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFound":
+                raise LabelingJobNotFound(f"no labeling job named {job_name!r}") from exc
+            if is_transient(exc):
+                raise transient("SageMaker", "StopLabelingJob", exc) from exc
+            raise

@@ -1,0 +1,217 @@
+"""The DynamoDB table: the only module that reads or writes LabelChain's records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel
+
+from labelchain.adapters.aws_errors import error_code, is_transient, transient
+from labelchain.core.records import (
+    SNAPSHOT_RETENTION_DAYS,
+    Counters,
+    ExecutionFailure,
+    JobRecord,
+    ModelPointer,
+    ProgressSnapshot,
+    execution_failure_key,
+    job_key,
+    latest_model_key,
+    model_key,
+    project_jobs_index_key,
+    snapshot_key,
+)
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+PROJECT_INDEX = "gsi1"
+
+
+def _to_dynamodb(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _to_dynamodb(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_to_dynamodb(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float):
+        return Decimal(str(value))
+    return value
+
+
+def _from_dynamodb(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _from_dynamodb(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamodb(v) for v in value]
+    if isinstance(value, Decimal) and value == value.to_integral_value() and "E" not in str(value):
+        return int(value) if "." not in str(value) else value
+    return value
+
+
+def model_to_item(model: BaseModel, keys: dict[str, str], **extra: Any) -> dict[str, Any]:
+    """A pydantic record as a DynamoDB item (low-level attribute values)."""
+    plain = _to_dynamodb({**model.model_dump(mode="python"), **keys, **extra})
+    return {k: _serializer.serialize(v) for k, v in plain.items()}
+
+
+def item_to_plain(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item as plain Python values."""
+    return {k: _from_dynamodb(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+class RecordExists(Exception):
+    """A conditional put found the item already there."""
+
+
+class JobStore:
+    """Job records, progress snapshots and model pointers in one table (see core.records)."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
+        try:
+            return dict(getattr(self._client, operation)(TableName=self._table, **params))
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise RecordExists(operation) from exc
+            if is_transient(exc):
+                raise transient("DynamoDB", operation, exc) from exc
+            raise
+        except BotoCoreError as exc:
+            raise transient("DynamoDB", operation, exc) from exc
+
+    def create_job(self, record: JobRecord) -> bool:
+        """Record a new job; False if a record of that name already exists (a retried create)."""
+        item = model_to_item(
+            record,
+            job_key(record.job_name),
+            **project_jobs_index_key(record.project, record.created_at, record.job_name),
+        )
+        try:
+            self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except RecordExists:
+            return False
+        return True
+
+    def save_job(self, record: JobRecord) -> None:
+        """Write the whole job record (idempotent: the same record twice leaves one item)."""
+        item = model_to_item(
+            record,
+            job_key(record.job_name),
+            **project_jobs_index_key(record.project, record.created_at, record.job_name),
+        )
+        self._call("put_item", Item=item)
+
+    def get_job(self, job_name: str) -> JobRecord | None:
+        """The job record, or None if LabelChain never recorded a job of that name."""
+        keys = {k: _serializer.serialize(v) for k, v in job_key(job_name).items()}
+        item = self._call("get_item", Key=keys, ConsistentRead=True).get("Item")
+        if item is None:
+            return None
+        return JobRecord.model_validate(item_to_plain(item))
+
+    def jobs_of_project(self, project: str, newest_first: bool = True) -> Iterator[JobRecord]:
+        """A project's jobs in creation order (GSI gsi1)."""
+        params: dict[str, Any] = {
+            "IndexName": PROJECT_INDEX,
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": f"PROJECT#{project}"}},
+            "ScanIndexForward": not newest_first,
+        }
+        while True:
+            page = self._call("query", **params)
+            for item in page.get("Items", []):
+                yield JobRecord.model_validate(item_to_plain(item))
+            if "LastEvaluatedKey" not in page:
+                return
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def add_snapshot(self, snapshot: ProgressSnapshot) -> None:
+        """Store one poll's counters; snapshots expire after SNAPSHOT_RETENTION_DAYS."""
+        expires = int((snapshot.taken_at + timedelta(days=SNAPSHOT_RETENTION_DAYS)).timestamp())
+        item = model_to_item(snapshot, snapshot_key(snapshot.job_name, snapshot.taken_at), expires_at=expires)
+        self._call("put_item", Item=item)
+
+    def snapshots(self, job_name: str) -> list[ProgressSnapshot]:
+        """A job's snapshots, oldest first."""
+        params: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :s)",
+            "ExpressionAttributeValues": {":pk": {"S": f"JOB#{job_name}"}, ":s": {"S": "SNAPSHOT#"}},
+        }
+        found: list[ProgressSnapshot] = []
+        while True:
+            page = self._call("query", **params)
+            found.extend(
+                ProgressSnapshot.model_validate(item_to_plain(item)) for item in page.get("Items", [])
+            )
+            if "LastEvaluatedKey" not in page:
+                return found
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def latest_model(self, project: str) -> ModelPointer | None:
+        """The project's newest model, or None if no job of the project produced one yet."""
+        keys = {k: _serializer.serialize(v) for k, v in latest_model_key(project).items()}
+        item = self._call("get_item", Key=keys, ConsistentRead=True).get("Item")
+        return None if item is None else ModelPointer.model_validate(item_to_plain(item))
+
+    def advance_latest_model(self, pointer: ModelPointer) -> bool:
+        """Point the project at this model unless a newer job's model is already there.
+
+        Conditional write: an older job finishing late never overwrites a newer model. Returns
+        whether the pointer now names this model.
+        """
+        item = model_to_item(pointer, latest_model_key(pointer.project))
+        try:
+            self._call(
+                "put_item",
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk) OR job_created_at < :created "
+                "OR (job_created_at = :created AND job_name = :job)",
+                ExpressionAttributeValues={
+                    ":created": {"S": pointer.job_created_at.isoformat()},
+                    ":job": {"S": pointer.job_name},
+                },
+            )
+        except RecordExists:
+            return False
+        return True
+
+    def remember_model(self, pointer: ModelPointer) -> None:
+        """Remember which job trained a model, so ``{"arn": …}`` references can be checked."""
+        self._call("put_item", Item=model_to_item(pointer, model_key(pointer.model_arn)))
+
+    def model_by_arn(self, model_arn: str) -> ModelPointer | None:
+        """The job facts behind a model ARN, if a LabelChain job produced it."""
+        keys = {k: _serializer.serialize(v) for k, v in model_key(model_arn).items()}
+        item = self._call("get_item", Key=keys, ConsistentRead=True).get("Item")
+        return None if item is None else ModelPointer.model_validate(item_to_plain(item))
+
+    def update_job_progress(self, job_name: str, status: str, counters: Counters, at: datetime) -> None:
+        """Move a recorded job's status and counters forward (no-op if the job is not recorded)."""
+        try:
+            self._call(
+                "update_item",
+                Key={k: _serializer.serialize(v) for k, v in job_key(job_name).items()},
+                UpdateExpression="SET #status = :s, counters = :c, updated_at = :t",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":s": {"S": status},
+                    ":c": _serializer.serialize(_to_dynamodb(counters.model_dump())),
+                    ":t": {"S": at.isoformat()},
+                },
+            )
+        except RecordExists:  # the condition failed: nothing recorded under that name
+            return
+
+    def record_execution_failure(self, failure: ExecutionFailure) -> None:
+        """Keep the error of an execution that never got as far as a job."""
+        self._call("put_item", Item=model_to_item(failure, execution_failure_key(failure.execution_arn)))

@@ -1,0 +1,36 @@
+"""Deterministic names: the same execution always maps to the same labeling job.
+
+A Lambda retried after CreateLabelingJob succeeded must find *its own* job instead of creating a
+second one, so the job name is a pure function of the execution. Names carry the deployment's
+resource prefix because IAM scopes every SageMaker permission to ``labeling-job/<prefix>-*``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+MAX_JOB_NAME_LENGTH = 63
+HASH_LENGTH = 8
+EXECUTION_TAG = "labelchain:execution-arn"
+"""Tag on every job naming the execution that created it: how a retried create recognises its job."""
+PROJECT_TAG = "labelchain:project"
+
+
+def job_name_for_execution(prefix: str, execution_name: str, execution_arn: str) -> str:
+    """``<prefix>-<readable part of the execution name>-<hash of the execution ARN>``, ≤ 63 chars.
+
+    Lower case because SageMaker job names are unique case-insensitively; the hash keeps two
+    executions whose names sanitise to the same text apart.
+    """
+    digest = hashlib.sha256(execution_arn.encode()).hexdigest()[:HASH_LENGTH]
+    readable = re.sub(r"[^a-z0-9]+", "-", execution_name.lower()).strip("-")
+    room = MAX_JOB_NAME_LENGTH - len(prefix) - len(digest) - 2
+    readable = readable[: max(room, 0)].rstrip("-")
+    parts = [prefix, readable, digest] if readable else [prefix, digest]
+    return "-".join(parts)
+
+
+def labeling_job_arn(region: str, account: str, job_name: str, partition: str = "aws") -> str:
+    """The ARN SageMaker gives a labeling job (lower-cased name, as SageMaker reports it)."""
+    return f"arn:{partition}:sagemaker:{region}:{account}:labeling-job/{job_name.lower()}"

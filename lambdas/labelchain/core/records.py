@@ -1,0 +1,157 @@
+"""What LabelChain keeps in DynamoDB, and the single-table key layout that serves its queries.
+
+Access patterns (one table, ``pk``/``sk`` plus GSI ``gsi1``):
+  * a job by name ............................ pk=JOB#<name>          sk=JOB
+  * a job's progress snapshots in time order . pk=JOB#<name>          sk=SNAPSHOT#<iso time>
+  * a project's jobs in time order ........... gsi1pk=PROJECT#<p>     gsi1sk=JOB#<created iso>#<name>
+  * the project's latest model ............... pk=PROJECT#<p>         sk=MODEL#LATEST
+  * which job trained a model ................ pk=MODEL#<arn>          sk=MODEL
+  * an execution that failed before a job .... pk=EXECUTION#<arn>      sk=FAILURE
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from labelchain.core.cost import CostBreakdown
+from labelchain.core.prices import PriceTable
+
+JobStatus = Literal["Initializing", "InProgress", "Completed", "Failed", "Stopping", "Stopped"]
+ENDED_STATUSES: frozenset[str] = frozenset({"Completed", "Failed", "Stopped"})
+SNAPSHOT_RETENTION_DAYS = 400
+"""Progress snapshots expire (TTL) after this; job records and model pointers never do."""
+
+
+def job_key(job_name: str) -> dict[str, str]:
+    return {"pk": f"JOB#{job_name}", "sk": "JOB"}
+
+
+def snapshot_key(job_name: str, taken_at: datetime) -> dict[str, str]:
+    return {"pk": f"JOB#{job_name}", "sk": f"SNAPSHOT#{taken_at.isoformat()}"}
+
+
+def project_jobs_index_key(project: str, created_at: datetime, job_name: str) -> dict[str, str]:
+    return {"gsi1pk": f"PROJECT#{project}", "gsi1sk": f"JOB#{created_at.isoformat()}#{job_name}"}
+
+
+def latest_model_key(project: str) -> dict[str, str]:
+    return {"pk": f"PROJECT#{project}", "sk": "MODEL#LATEST"}
+
+
+def model_key(model_arn: str) -> dict[str, str]:
+    return {"pk": f"MODEL#{model_arn}", "sk": "MODEL"}
+
+
+def execution_failure_key(execution_arn: str) -> dict[str, str]:
+    return {"pk": f"EXECUTION#{execution_arn}", "sk": "FAILURE"}
+
+
+class Counters(BaseModel):
+    """``LabelCounters`` as DescribeLabelingJob reports them."""
+
+    model_config = ConfigDict(frozen=True)
+    total_labeled: int = 0
+    human_labeled: int = 0
+    machine_labeled: int = 0
+    failed_non_retryable_error: int = 0
+    unlabeled: int = 0
+
+
+class WorkforceUsed(BaseModel):
+    """Who labeled, at what price: the cost model's inputs, kept with the job."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["public", "private", "vendor"]
+    workteam_arn: str
+    workers_per_object: int
+    task_price_usd: str
+    """Decimal as text: what one worker's task costs (0 for a private team without an override)."""
+
+
+class IterationRow(BaseModel):
+    """One active-learning iteration, from the job's S3 output."""
+
+    model_config = ConfigDict(frozen=True)
+    iteration: int
+    human_objects: int
+    machine_objects: int
+    boxes: int | None
+    cost_usd: str
+
+
+class JobRecord(BaseModel):
+    """One labeling job, from creation to its metrics (pk=JOB#<name>, sk=JOB)."""
+
+    model_config = ConfigDict(frozen=True)
+    job_name: str
+    project: str
+    execution_arn: str
+    job_arn: str | None = None
+    task_type: str
+    labels: list[str]
+    label_attribute: str
+    manifest_uri: str
+    object_count: int
+    auto_labeling: bool
+    workforce: WorkforceUsed
+    prices: PriceTable
+    initial_model_source: str
+    """``none``, ``latest``, ``job:<name>`` or ``arn``: how initial_model was asked for."""
+    initial_model_arn: str | None = None
+    initial_model_check: Literal["not-applicable", "verified", "unverified"] = "not-applicable"
+    status: str = "Initializing"
+    failure_reason: str | None = None
+    created_at: datetime
+    ended_at: datetime | None = None
+    duration_seconds: int | None = None
+    counters: Counters = Field(default_factory=Counters)
+    final_model_arn: str | None = None
+    model_outcome: Literal["pending", "trained", "no-model"] = "pending"
+    output_manifest_uri: str | None = None
+    cost: CostBreakdown | None = None
+    iterations: list[IterationRow] = Field(default_factory=list)
+    cross_check: list[str] = Field(default_factory=list)
+    simulated: bool = False
+    """True when the job ran on LabelChain's Ground Truth emulator, not on AWS."""
+    execution_error: str | None = None
+    """Set when the execution gave up on the job (the job itself may still be running)."""
+
+
+class ProgressSnapshot(BaseModel):
+    """Counters at one poll (pk=JOB#<name>, sk=SNAPSHOT#<time>): progress over time."""
+
+    model_config = ConfigDict(frozen=True)
+    job_name: str
+    taken_at: datetime
+    status: str
+    counters: Counters
+    poll: int
+    next_wait_seconds: int
+
+
+class ModelPointer(BaseModel):
+    """The newest model a project's jobs produced (pk=PROJECT#<p>, sk=MODEL#LATEST)."""
+
+    model_config = ConfigDict(frozen=True)
+    project: str
+    model_arn: str
+    job_name: str
+    job_created_at: datetime
+    task_type: str
+    labels: list[str]
+    label_attribute: str
+
+
+class ExecutionFailure(BaseModel):
+    """An execution that failed before any job existed (bad input, no model, …)."""
+
+    model_config = ConfigDict(frozen=True)
+    execution_arn: str
+    execution_name: str
+    project: str | None
+    error: str
+    cause: str
+    failed_at: datetime

@@ -1,0 +1,56 @@
+"""Domain errors.
+
+A Lambda that raises one of these reports its class name as ``errorType``; Step Functions uses that
+name as the state's error, so the state machine retries and catches by these names. Renaming a class
+is therefore an interface change: ``infra/`` reads the names from here.
+"""
+
+from __future__ import annotations
+
+
+class LabelChainError(Exception):
+    """Base of every error LabelChain raises on purpose."""
+
+
+class InvalidJobInput(LabelChainError):
+    """The execution input (or a file it points at) breaks a rule; nothing was created or spent."""
+
+
+class ManifestNotFound(InvalidJobInput):
+    """The input manifest does not exist or cannot be read."""
+
+
+class ModelNotFound(LabelChainError):
+    """``initial_model`` names a job or project pointer that has no usable model."""
+
+
+class IncompatibleModel(LabelChainError):
+    """The initial model was trained for another task type, label set or label attribute."""
+
+
+class JobNameConflict(LabelChainError):
+    """The deterministic job name is taken by a job this execution did not start."""
+
+
+class LabelingJobNotFound(LabelChainError):
+    """SageMaker does not know the labeling job (DescribeLabelingJob → ResourceNotFound)."""
+
+
+class ServiceQuotaExceeded(LabelChainError):
+    """SageMaker refused the job with ResourceLimitExceeded; retrying will not help."""
+
+
+class TransientServiceError(LabelChainError):
+    """Throttling or a 5xx from an AWS service: the state machine retries these with backoff."""
+
+
+class ConfigurationError(LabelChainError):
+    """The deployment is misconfigured (environment, region outside the ARN table)."""
+
+
+class OutputLayoutError(LabelChainError):
+    """The job's S3 output does not have the documented layout or disagrees with its counters."""
+
+
+RETRYABLE_ERRORS: tuple[type[LabelChainError], ...] = (TransientServiceError,)
+"""Errors the state machine retries with backoff; every other domain error fails fast."""

@@ -1,0 +1,17 @@
+"""RecordFailure Lambda: keep the error of an execution that gave up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from labelchain.handlers.runtime import get_runtime, logger, tracer
+from labelchain.services.events import RecordFailureEvent, parse_event
+from labelchain.services.record_failure import record_failure
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return record_failure(parse_event(RecordFailureEvent, event), get_runtime()).model_dump(mode="json")

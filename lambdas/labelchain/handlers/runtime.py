@@ -1,0 +1,60 @@
+"""What every handler shares: one Logger, Tracer and Metrics, and the lazily built Runtime.
+
+Nothing here touches AWS or the environment at import time: settings are validated and clients are
+created on the first invocation (the cold start) and reused afterwards. ``override_runtime`` is the
+seam tests and the offline stack use to inject stubbed clients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+from labelchain.services.runtime import Runtime
+
+logger = Logger(service="labelchain")
+tracer = Tracer(service="labelchain")
+metrics = Metrics(namespace="LabelChain", service="labelchain")
+
+_runtime: Runtime | None = None
+
+
+def _build_runtime() -> Runtime:
+    import boto3  # noqa: PLC0415 - imported on first use to keep module import cheap
+    from botocore.config import Config  # noqa: PLC0415
+
+    from labelchain.adapters.s3 import ObjectStore  # noqa: PLC0415
+    from labelchain.adapters.sagemaker import LabelingJobs  # noqa: PLC0415
+    from labelchain.adapters.store import JobStore  # noqa: PLC0415
+    from labelchain.settings import get_settings  # noqa: PLC0415
+
+    settings = get_settings()
+    session = boto3.session.Session(region_name=settings.region)
+    config = Config(retries={"mode": "standard", "max_attempts": 4}, user_agent_extra="labelchain")
+    return Runtime(
+        settings=settings,
+        jobs=LabelingJobs(session.client("sagemaker", config=config)),
+        objects=ObjectStore(session.client("s3", config=config)),
+        store=JobStore(session.client("dynamodb", config=config), settings.table_name),
+    )
+
+
+def get_runtime() -> Runtime:
+    """The process's Runtime, built (and its settings validated) on first use."""
+    global _runtime  # noqa: PLW0603 - one Runtime per Lambda execution environment
+    if _runtime is None:
+        _runtime = _build_runtime()
+    return _runtime
+
+
+@contextmanager
+def override_runtime(runtime: Runtime) -> Iterator[Runtime]:
+    """Use ``runtime`` for every handler call inside the block (tests, offline stack)."""
+    global _runtime  # noqa: PLW0603
+    previous, _runtime = _runtime, runtime
+    try:
+        yield runtime
+    finally:
+        _runtime = previous

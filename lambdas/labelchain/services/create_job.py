@@ -1,0 +1,226 @@
+"""CreateJob: validate everything, resolve the initial model, then start exactly one labeling job.
+
+Order matters: every check that can refuse the input runs before the first write or SageMaker call,
+so a bad input costs nothing. The job name is derived from the execution, so a retried Lambda that
+meets ResourceInUse recognises its own job by the execution tag and adopts it.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from labelchain.adapters.s3 import ObjectMissing, split_s3_uri
+from labelchain.adapters.sagemaker import JobNameInUse
+from labelchain.core.catalog import MIN_OBJECTS_WITH_AUTO_LABELING, spec_for
+from labelchain.core.chaining import check_model_compatible
+from labelchain.core.job_input import JobInput, JobModelReference, PublicWorkforce, parse_job_input
+from labelchain.core.manifest import scan_manifest
+from labelchain.core.naming import EXECUTION_TAG, job_name_for_execution
+from labelchain.core.polling import MIN_WAIT_SECONDS
+from labelchain.core.prices import prices_from_json, resolve_prices, task_price_usd_for
+from labelchain.core.records import JobRecord, ModelPointer, WorkforceUsed
+from labelchain.core.regions import pre_human_task_lambda_arn
+from labelchain.core.request import JobPlacement, build_create_labeling_job_request
+from labelchain.core.worker_ui import label_category_document, worker_ui_template
+from labelchain.errors import InvalidJobInput, JobNameConflict, ManifestNotFound, ModelNotFound
+from labelchain.services.events import CreateJobEvent, CreateJobResult, PollState
+from labelchain.services.runtime import Runtime
+
+logger = Logger(child=True)
+
+JOB_FILES_PREFIX = "labelchain"
+"""Key prefix in the data bucket for the files CreateJob writes (label categories, UI templates)."""
+
+
+class ResolvedModel:
+    """The initial model a job will use, and how it was found."""
+
+    def __init__(self, arn: str | None, source: str, check: str) -> None:
+        self.arn = arn
+        self.source = source
+        self.check = check
+
+
+def check_manifest(job_input: JobInput, runtime: Runtime) -> int:
+    """Stream the manifest, check every line, and return its object count."""
+    spec = spec_for(job_input.task.type)
+    bucket, key = split_s3_uri(job_input.manifest)
+    data_bucket = runtime.settings.data_bucket
+    if bucket != data_bucket:
+        raise InvalidJobInput(
+            f"manifest: must be in the data bucket {data_bucket!r} (the Ground Truth role reads only "
+            f"that bucket), got bucket {bucket!r}"
+        )
+    try:
+        summary = scan_manifest(runtime.objects.iter_chunks(bucket, key), spec.source_field)
+    except ObjectMissing as exc:
+        raise ManifestNotFound(f"manifest: {job_input.manifest} cannot be read ({exc})") from exc
+    if summary.problem_count:
+        shown = "; ".join(f"line {p.line}: {p.problem}" for p in summary.problems)
+        raise InvalidJobInput(
+            f"manifest: {summary.problem_count} bad line(s) in {job_input.manifest}; first: {shown}"
+        )
+    if summary.objects == 0:
+        raise InvalidJobInput(f"manifest: {job_input.manifest} holds no objects")
+    if job_input.auto_labeling:
+        if summary.objects < MIN_OBJECTS_WITH_AUTO_LABELING:
+            raise InvalidJobInput(
+                f"manifest: automated data labeling needs at least {MIN_OBJECTS_WITH_AUTO_LABELING:,} "
+                f"objects; {job_input.manifest} has {summary.objects:,} (add objects or set auto_labeling "
+                "to false)"
+            )
+        if summary.objects > spec.max_objects_with_auto_labeling:
+            raise InvalidJobInput(
+                f"manifest: automated data labeling takes at most {spec.max_objects_with_auto_labeling:,} "
+                f"objects for {spec.task_type.value}; {job_input.manifest} has {summary.objects:,}"
+            )
+    return summary.objects
+
+
+def resolve_initial_model(job_input: JobInput, runtime: Runtime) -> ResolvedModel:
+    """Turn ``initial_model`` into a model ARN (or none), refusing missing or incompatible models."""
+    requested = job_input.initial_model
+    region = runtime.settings.region
+    if requested == "none":
+        return ResolvedModel(None, "none", "not-applicable")
+    if requested == "latest":
+        pointer = runtime.store.latest_model(job_input.project)
+        if pointer is None:
+            if job_input.when_no_model == "start_fresh":
+                return ResolvedModel(None, "latest:none-yet", "not-applicable")
+            raise ModelNotFound(
+                f"initial_model: project {job_input.project!r} has no model yet (no completed job of it "
+                'produced one); use "initial_model": "none", or "when_no_model": "start_fresh"'
+            )
+        check_model_compatible(pointer, job_input, region)
+        return ResolvedModel(pointer.model_arn, "latest", "verified")
+    if isinstance(requested, JobModelReference):
+        return ResolvedModel(
+            _model_of_job(requested.job, job_input, runtime), f"job:{requested.job}", "verified"
+        )
+    known = runtime.store.model_by_arn(requested.arn)
+    if known is None:
+        logger.warning(
+            "initial model was not produced by a LabelChain job; compatibility cannot be checked",
+            extra={"model_arn": requested.arn},
+        )
+        return ResolvedModel(requested.arn, "arn", "unverified")
+    check_model_compatible(known, job_input, region)
+    return ResolvedModel(requested.arn, "arn", "verified")
+
+
+def _model_of_job(job_name: str, job_input: JobInput, runtime: Runtime) -> str:
+    record = runtime.store.get_job(job_name)
+    if record is None:
+        raise ModelNotFound(f"initial_model.job: LabelChain has no record of a job named {job_name!r}")
+    status, model_arn = record.status, record.final_model_arn
+    if status != "Completed" or model_arn is None:
+        described = runtime.jobs.describe(job_name)
+        status, model_arn = described.status, described.final_model_arn
+    if status != "Completed":
+        raise ModelNotFound(
+            f"initial_model.job: job {job_name!r} is {status}; only a Completed job's model can seed another"
+        )
+    if model_arn is None:
+        raise ModelNotFound(
+            f"initial_model.job: job {job_name!r} completed without a model (automated labeling trained none)"
+        )
+    pointer = ModelPointer(
+        project=record.project,
+        model_arn=model_arn,
+        job_name=record.job_name,
+        job_created_at=record.created_at,
+        task_type=record.task_type,
+        labels=record.labels,
+        label_attribute=record.label_attribute,
+    )
+    check_model_compatible(pointer, job_input, runtime.settings.region)
+    return model_arn
+
+
+def _write_job_files(job_input: JobInput, job_name: str, runtime: Runtime) -> tuple[str, str]:
+    bucket = runtime.settings.data_bucket
+    base = f"{JOB_FILES_PREFIX}/{job_input.project}/{job_name}"
+    categories = runtime.objects.put_text(
+        bucket,
+        f"{base}/label-categories.json",
+        label_category_document(job_input.task.labels),
+        "application/json",
+    )
+    template = runtime.objects.put_text(
+        bucket, f"{base}/worker-template.liquid.html", worker_ui_template(job_input.task), "text/html"
+    )
+    return categories, template
+
+
+def create_labeling_job(event: CreateJobEvent, runtime: Runtime) -> CreateJobResult:
+    """Validate, resolve the model, write the job's files, create (or adopt) the job, record it."""
+    settings = runtime.settings
+    job_input = parse_job_input(event.input)
+    pre_human_task_lambda_arn(settings.region, job_input.task.type)  # region must be in the ARN table
+    prices = resolve_prices(prices_from_json(settings.default_prices), job_input.prices)
+    object_count = check_manifest(job_input, runtime)
+    model = resolve_initial_model(job_input, runtime)
+
+    job_name = job_name_for_execution(settings.resource_prefix, event.execution.name, event.execution.id)
+    label_category_uri, ui_template_uri = _write_job_files(job_input, job_name, runtime)
+    placement = JobPlacement(
+        job_name=job_name,
+        region=settings.region,
+        role_arn=settings.ground_truth_role_arn,
+        output_bucket=settings.output_bucket,
+        kms_key_arn=settings.kms_key_arn,
+        label_category_uri=label_category_uri,
+        ui_template_uri=ui_template_uri,
+        execution_arn=event.execution.id,
+    )
+    request = build_create_labeling_job_request(job_input, placement, model.arn)
+    adopted = False
+    try:
+        job_arn = runtime.jobs.create(request)
+    except JobNameInUse:
+        existing = runtime.jobs.describe(job_name)
+        if existing.tags.get(EXECUTION_TAG) != event.execution.id:
+            raise JobNameConflict(
+                f"labeling job {job_name!r} already exists and was not started by execution "
+                f"{event.execution.id}; start the execution under another name"
+            ) from None
+        job_arn, adopted = existing.arn, True
+        logger.info("adopted the job this execution created before a retry", extra={"job_name": job_name})
+
+    workforce = job_input.workforce
+    public_price = workforce.price_per_task_usd if isinstance(workforce, PublicWorkforce) else None
+    record = JobRecord(
+        job_name=job_name,
+        project=job_input.project,
+        execution_arn=event.execution.id,
+        job_arn=job_arn,
+        task_type=job_input.task.type.value,
+        labels=list(job_input.task.labels),
+        label_attribute=job_input.task.label_attribute,
+        manifest_uri=job_input.manifest,
+        object_count=object_count,
+        auto_labeling=job_input.auto_labeling,
+        workforce=WorkforceUsed(
+            kind=workforce.kind,
+            workteam_arn=request["HumanTaskConfig"]["WorkteamArn"],
+            workers_per_object=workforce.workers_per_object,
+            task_price_usd=str(task_price_usd_for(prices, public_price)),
+        ),
+        prices=prices,
+        initial_model_source=model.source,
+        initial_model_arn=model.arn,
+        initial_model_check=model.check,
+        created_at=runtime.clock(),
+    )
+    runtime.store.create_job(record)
+    logger.info(
+        "labeling job started",
+        extra={"job_name": job_name, "objects": object_count, "initial_model": model.arn, "adopted": adopted},
+    )
+    return CreateJobResult(
+        job_name=job_name,
+        project=job_input.project,
+        adopted=adopted,
+        poll=PollState(status="Initializing", wait_seconds=MIN_WAIT_SECONDS),
+    )

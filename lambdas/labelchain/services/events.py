@@ -1,0 +1,122 @@
+"""The payloads the state machine passes to each Lambda and gets back (the Lambda ↔ ASL contract).
+
+infra/labeling_job_workflow.py builds the state machine's Parameters to match these models; the
+workflow tests execute the synthesized definition against them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from labelchain.core.records import Counters
+from labelchain.errors import InvalidJobInput
+
+
+class ExecutionRef(BaseModel):
+    """``$$.Execution`` fields a Lambda needs."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    start_time: str | None = None
+
+
+class PollState(BaseModel):
+    """The job's status as of the last poll, and how long to wait before the next one."""
+
+    model_config = ConfigDict(frozen=True)
+    status: str
+    wait_seconds: int
+    polls: int = 0
+    counters: Counters | None = None
+    failure_reason: str | None = None
+    elapsed_seconds: int = 0
+
+
+class CreateJobEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    input: Any
+    execution: ExecutionRef
+
+
+class CreateJobResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    job_name: str
+    project: str
+    adopted: bool
+    poll: PollState
+
+
+class JobEvent(BaseModel):
+    """Payload of PollJob, ExtractModel and RecordMetrics."""
+
+    model_config = ConfigDict(frozen=True)
+    job_name: str
+    project: str
+    previous: PollState | None = None
+
+
+class ModelResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    model_arn: str | None
+    outcome: str
+    pointer_moved: bool
+
+
+class CostSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    human_usd: str
+    machine_usd: str
+    total_usd: str
+    without_auto_labeling_usd: str
+    saving_usd: str
+    saving_percent: str
+    prices_version: str
+
+
+class MetricsResult(BaseModel):
+    """What RecordMetrics returns: the execution's final output for a completed job."""
+
+    model_config = ConfigDict(frozen=True)
+    job_name: str
+    project: str
+    status: str
+    failure_reason: str | None
+    counters: Counters
+    machine_labeled_percent: str
+    duration_seconds: int | None
+    iterations: int
+    cost: CostSummary
+    final_model_arn: str | None
+    initial_model_arn: str | None
+    cross_check: list[str]
+    simulated: bool
+
+
+class RecordFailureEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    state: dict[str, Any]
+    execution: ExecutionRef
+
+
+class FailureResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    error: str
+    cause: str
+    job_name: str | None
+
+
+EventT = TypeVar("EventT", bound=BaseModel)
+
+
+def parse_event(model: type[EventT], event: Any) -> EventT:
+    """Validate a Lambda payload; a malformed one is the caller's input error, named as such."""
+    try:
+        return model.model_validate(event)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'event'}: {err['msg']}" for err in exc.errors()
+        )
+        raise InvalidJobInput(f"malformed {model.__name__} payload: {problems}") from exc

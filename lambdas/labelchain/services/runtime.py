@@ -1,0 +1,27 @@
+"""What a service needs from the outside world, bundled so handlers build it once and tests inject it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from labelchain.adapters.s3 import ObjectStore
+from labelchain.adapters.sagemaker import LabelingJobs
+from labelchain.adapters.store import JobStore
+from labelchain.settings import Settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Settings plus the three adapters (each wrapping an injected boto3 client) and a clock."""
+
+    settings: Settings
+    jobs: LabelingJobs
+    objects: ObjectStore
+    store: JobStore
+    clock: Callable[[], datetime] = field(default=utc_now)

@@ -1,0 +1,76 @@
+"""Typed Lambda configuration, read from the environment once per cold start.
+
+The CDK Lambda factory sets exactly these variables (``ENVIRONMENT_VARIABLES`` is the contract both
+sides read); a missing or malformed one fails the cold start with a message naming the variable,
+instead of failing later inside a labeling job.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from labelchain.errors import ConfigurationError
+
+ENVIRONMENT_VARIABLES: dict[str, str] = {
+    "resource_prefix": "LABELCHAIN_RESOURCE_PREFIX",
+    "table_name": "LABELCHAIN_TABLE_NAME",
+    "data_bucket": "LABELCHAIN_DATA_BUCKET",
+    "output_bucket": "LABELCHAIN_OUTPUT_BUCKET",
+    "kms_key_arn": "LABELCHAIN_KMS_KEY_ARN",
+    "ground_truth_role_arn": "LABELCHAIN_GROUND_TRUTH_ROLE_ARN",
+    "default_prices": "LABELCHAIN_DEFAULT_PRICES",
+}
+"""Settings field → environment variable. ``infra/`` imports this mapping, so names cannot drift."""
+
+
+class Settings(BaseModel):
+    """What every LabelChain Lambda needs to know about its deployment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    resource_prefix: str = Field(pattern=r"^[a-z][a-z0-9-]{1,20}$")
+    table_name: str = Field(min_length=3)
+    data_bucket: str = Field(min_length=3)
+    output_bucket: str = Field(min_length=3)
+    kms_key_arn: str = Field(pattern=r"^arn:aws[a-z-]*:kms:")
+    ground_truth_role_arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/")
+    default_prices: str = Field(
+        default="{}", description="JSON object of price overrides from cdk.json (see core.prices)"
+    )
+    region: str = Field(min_length=1)
+
+
+def settings_from_environment(environ: Mapping[str, str]) -> Settings:
+    """Build settings from an environment mapping, naming every missing or invalid variable."""
+    values: dict[str, str] = {}
+    missing = []
+    for field, variable in ENVIRONMENT_VARIABLES.items():
+        if variable in environ:
+            values[field] = environ[variable]
+        elif Settings.model_fields[field].is_required():
+            missing.append(variable)
+    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+    if region is None:
+        missing.append("AWS_REGION")
+    else:
+        values["region"] = region
+    if missing:
+        raise ConfigurationError(f"missing environment variables: {', '.join(sorted(missing))}")
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{ENVIRONMENT_VARIABLES.get(str(err['loc'][0]), str(err['loc'][0]))}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid environment: {problems}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, validated on first use (cold start) and then cached."""
+    return settings_from_environment(os.environ)
