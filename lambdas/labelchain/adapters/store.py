@@ -13,7 +13,9 @@ from pydantic import BaseModel
 
 from labelchain.adapters.aws_errors import error_code, is_transient, transient
 from labelchain.core.records import (
+    PROJECT_INDEX,
     SNAPSHOT_RETENTION_DAYS,
+    TTL_ATTRIBUTE,
     Counters,
     ExecutionFailure,
     JobRecord,
@@ -29,7 +31,6 @@ from labelchain.core.records import (
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-PROJECT_INDEX = "gsi1"
 
 
 def _to_dynamodb(value: Any) -> Any:
@@ -137,7 +138,9 @@ class JobStore:
     def add_snapshot(self, snapshot: ProgressSnapshot) -> None:
         """Store one poll's counters; snapshots expire after SNAPSHOT_RETENTION_DAYS."""
         expires = int((snapshot.taken_at + timedelta(days=SNAPSHOT_RETENTION_DAYS)).timestamp())
-        item = model_to_item(snapshot, snapshot_key(snapshot.job_name, snapshot.taken_at), expires_at=expires)
+        item = model_to_item(
+            snapshot, snapshot_key(snapshot.job_name, snapshot.taken_at, snapshot.poll), **{TTL_ATTRIBUTE: expires}
+        )
         self._call("put_item", Item=item)
 
     def snapshots(self, job_name: str) -> list[ProgressSnapshot]:

@@ -15,6 +15,8 @@ HASH_LENGTH = 8
 EXECUTION_TAG = "labelchain:execution-arn"
 """Tag on every job naming the execution that created it: how a retried create recognises its job."""
 PROJECT_TAG = "labelchain:project"
+SIMULATED_TAG = "labelchain:simulated"
+"""Set to ``true`` on every job LabelChain's Ground Truth emulator runs: its results are simulated."""
 
 
 def job_name_for_execution(prefix: str, execution_name: str, execution_arn: str) -> str:

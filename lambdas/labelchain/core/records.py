@@ -2,7 +2,7 @@
 
 Access patterns (one table, ``pk``/``sk`` plus GSI ``gsi1``):
   * a job by name ............................ pk=JOB#<name>          sk=JOB
-  * a job's progress snapshots in time order . pk=JOB#<name>          sk=SNAPSHOT#<iso time>
+  * a job's progress snapshots in time order . pk=JOB#<name>          sk=SNAPSHOT#<iso time>#<poll>
   * a project's jobs in time order ........... gsi1pk=PROJECT#<p>     gsi1sk=JOB#<created iso>#<name>
   * the project's latest model ............... pk=PROJECT#<p>         sk=MODEL#LATEST
   * which job trained a model ................ pk=MODEL#<arn>          sk=MODEL
@@ -19,6 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from labelchain.core.cost import CostBreakdown
 from labelchain.core.prices import PriceTable
 
+PARTITION_KEY = "pk"
+SORT_KEY = "sk"
+PROJECT_INDEX = "gsi1"
+PROJECT_INDEX_PARTITION_KEY = "gsi1pk"
+PROJECT_INDEX_SORT_KEY = "gsi1sk"
+TTL_ATTRIBUTE = "expires_at"
+"""The table's key schema: infra/ builds the table from these names, tests and the store use them."""
+
 JobStatus = Literal["Initializing", "InProgress", "Completed", "Failed", "Stopping", "Stopped"]
 ENDED_STATUSES: frozenset[str] = frozenset({"Completed", "Failed", "Stopped"})
 SNAPSHOT_RETENTION_DAYS = 400
@@ -29,8 +37,8 @@ def job_key(job_name: str) -> dict[str, str]:
     return {"pk": f"JOB#{job_name}", "sk": "JOB"}
 
 
-def snapshot_key(job_name: str, taken_at: datetime) -> dict[str, str]:
-    return {"pk": f"JOB#{job_name}", "sk": f"SNAPSHOT#{taken_at.isoformat()}"}
+def snapshot_key(job_name: str, taken_at: datetime, poll: int) -> dict[str, str]:
+    return {"pk": f"JOB#{job_name}", "sk": f"SNAPSHOT#{taken_at.isoformat()}#{poll:06d}"}
 
 
 def project_jobs_index_key(project: str, created_at: datetime, job_name: str) -> dict[str, str]:
@@ -77,9 +85,11 @@ class IterationRow(BaseModel):
     model_config = ConfigDict(frozen=True)
     iteration: int
     human_objects: int
-    machine_objects: int
+    machine_objects: int | None
+    """None when the job's output does not say which iteration machine-labeled what."""
     boxes: int | None
     cost_usd: str
+    """This iteration's human + machine labeling cost (machine part 0 when machine_objects is None)."""
 
 
 class JobRecord(BaseModel):

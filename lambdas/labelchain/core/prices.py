@@ -1,0 +1,176 @@
+"""The versioned price table every cost figure is computed from.
+
+No AWS API returns money, so LabelChain prices labeling jobs from a table. ``DEFAULT_PRICES`` holds
+the numbers of AWS's published pre-trained-model tutorial; a deployment (cdk.json context, passed as
+JSON through ``LABELCHAIN_DEFAULT_PRICES``) and a single job can override them. Whatever is overridden
+is named in the table's ``version``, so every record says which prices produced its numbers.
+
+Money is ``Decimal`` throughout (DynamoDB stores numbers as Decimal, and binary floats cannot hold
+cents exactly). Every price is a USD amount from 0 to ``MAX_USD_AMOUNT`` with at most
+``USD_DECIMAL_PLACES`` decimal places, which keeps all cost arithmetic exact.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
+
+MAX_USD_AMOUNT = Decimal(100)
+"""Upper bound of any single price: far above real Ground Truth prices, low enough to catch typos."""
+
+USD_DECIMAL_PLACES = 4
+"""Prices carry at most this many decimal places (public task prices use three, e.g. 0.036)."""
+
+_USD_QUANTUM = Decimal(1).scaleb(-USD_DECIMAL_PLACES)
+
+USD_AMOUNT_RULE = f"a USD amount from 0 to {MAX_USD_AMOUNT} with at most {USD_DECIMAL_PLACES} decimal places"
+"""What a valid price looks like, in the words every error message uses."""
+
+
+def check_usd_amount(value: Decimal) -> Decimal:
+    """Return ``value`` if it is a valid price; otherwise raise ``ValueError`` saying what is allowed.
+
+    The single definition of a valid price, shared by the models, ``compute_cost`` and the CLI.
+    """
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ValueError(f"must be {USD_AMOUNT_RULE}, got {value!r}")
+    if value < 0 or value > MAX_USD_AMOUNT or value.quantize(_USD_QUANTUM) != value:
+        raise ValueError(f"must be {USD_AMOUNT_RULE}, got {value}")
+    return value
+
+
+def parse_usd_amount(text: str) -> Decimal:
+    """Parse a price written as text (``"0.036"``), raising ``ValueError`` with the allowed form."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError(f"must be {USD_AMOUNT_RULE}, got {text!r}") from None
+    return check_usd_amount(value)
+
+
+def _validate_usd_amount(value: Decimal) -> Decimal:
+    try:
+        return check_usd_amount(value)
+    except ValueError as exc:
+        # A custom error keeps pydantic's "Value error, " prefix out of the user-facing message.
+        raise PydanticCustomError("usd_amount", str(exc)) from None
+
+
+UsdAmount = Annotated[Decimal, AfterValidator(_validate_usd_amount)]
+"""A price: ``Decimal``, 0 to ``MAX_USD_AMOUNT``, at most ``USD_DECIMAL_PLACES`` decimal places."""
+
+
+class PriceTable(BaseModel):
+    """The prices a cost figure was computed with; ``version`` names them in every record."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str = Field(
+        min_length=1,
+        max_length=200,
+        description="Names the table and its overrides: 'aws-gt-tutorial-2019+overrides(object_fee_usd)'",
+    )
+    object_fee_usd: UsdAmount = Field(
+        default=Decimal("0.08"), description="Ground Truth fee paid for every labeled object"
+    )
+    auto_labeling_compute_usd_per_iteration: UsdAmount = Field(
+        default=Decimal(0),
+        description="Training and inference instance time per active-learning iteration",
+    )
+    task_price_usd: UsdAmount | None = Field(
+        default=None,
+        description=(
+            "What one human task costs when the request carries no price (private or vendor "
+            "workforce); None means 0. A public-workforce request's own price always wins."
+        ),
+    )
+    source: str = Field(min_length=1, max_length=500, description="Where the numbers come from")
+
+
+DEFAULT_PRICES = PriceTable(
+    version="aws-gt-tutorial-2019",
+    object_fee_usd=Decimal("0.08"),
+    auto_labeling_compute_usd_per_iteration=Decimal(0),
+    task_price_usd=None,
+    source=(
+        "AWS Machine Learning Blog tutorial on chaining Ground Truth jobs with a pre-trained model "
+        "(2019): 0.08 USD Ground Truth fee per labeled object; auto-labeling training and inference "
+        "compute ignored as insignificant"
+    ),
+)
+"""The one source of truth for default prices."""
+
+
+class PriceOverrides(BaseModel):
+    """Prices a deployment or a job sets instead of the table's; ``None`` keeps the table's price."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    object_fee_usd: UsdAmount | None = None
+    auto_labeling_compute_usd_per_iteration: UsdAmount | None = None
+    task_price_usd: UsdAmount | None = Field(
+        default=None, description="What one task costs a private or vendor workforce"
+    )
+
+
+def resolve_prices(base: PriceTable, overrides: PriceOverrides | None) -> PriceTable:
+    """Apply ``overrides`` to ``base``; the result's ``version`` names every overridden field.
+
+    An override is named even when it repeats the base value: the record then says the user chose
+    it. Resolving twice (deployment defaults, then a job's overrides) appends a second suffix, e.g.
+    ``aws-gt-tutorial-2019+overrides(object_fee_usd)+overrides(task_price_usd)``.
+    """
+    if overrides is None:
+        return base
+    changes = {
+        name: value for name in PriceOverrides.model_fields if (value := getattr(overrides, name)) is not None
+    }
+    if not changes:
+        return base
+    version = f"{base.version}+overrides({','.join(changes)})"
+    return PriceTable.model_validate({**base.model_dump(), **changes, "version": version})
+
+
+def task_price_usd_for(prices: PriceTable, public_task_price_usd: Decimal | None) -> Decimal:
+    """The task price to charge a human-labeled object's workers.
+
+    A public-workforce request states what AWS charges per task, and that price wins. Private and
+    vendor workforces have no price in the request: the table's ``task_price_usd`` (what the user
+    says a task costs them) applies, else 0.
+    """
+    if public_task_price_usd is not None:
+        return public_task_price_usd
+    return prices.task_price_usd if prices.task_price_usd is not None else Decimal(0)
+
+
+def prices_from_json(text: str) -> PriceTable:
+    """Build the deployment's price table from a JSON object of overrides (``"{}"`` = defaults).
+
+    cdk.json context reaches the Lambdas as this JSON, so a mistake must name the offending key.
+    Numbers are read as ``Decimal`` (never float) and may also be given as strings (``"0.036"``).
+    """
+    try:
+        raw: Any = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"price overrides: not valid JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise ValueError(
+            f"price overrides: expected a JSON object such as {{}} or "
+            f'{{"object_fee_usd": 0.08}}, got {type(raw).__name__}'
+        )
+    allowed = ", ".join(PriceOverrides.model_fields)
+    for key in raw:
+        if key not in PriceOverrides.model_fields:
+            raise ValueError(f"price overrides: unknown key {key!r} (allowed keys: {allowed})")
+    try:
+        overrides = PriceOverrides.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ValueError(f"price overrides: {problems}") from None
+    return resolve_prices(DEFAULT_PRICES, overrides)

@@ -1,0 +1,328 @@
+"""Make moto's Step Functions engine run our state machines in-process, fast and without Docker.
+
+moto 5.2.5 executes ASL definitions when its ``stepfunctions.execute_state_machine`` setting is on,
+but out of the box it (1) runs Lambda tasks in Docker, (2) really sleeps in ``Wait`` states and
+between ``Retry`` attempts, (3) cannot run ``states:startExecution.sync:2`` (its generic request and
+response normalisation is empty; it also polls the child every 0.5 s and leaves datetimes in the
+output) and (4) names every unnamed execution ``None``. ``in_process_engine`` patches exactly those
+private hooks for the duration of a ``with`` block, which is why the moto version is pinned.
+Finish (poll) every execution before leaving the block: a worker thread still running afterwards
+meets unpatched moto.
+
+Server mode: the engine calls other services at ``http://localhost:$MOTO_PORT``, so a server must
+be told its own port and have execution enabled; ``threaded_moto_server`` does both.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import socket
+import threading
+import traceback
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any, Final, Literal
+from unittest import mock
+
+import botocore.session
+from botocore import xform_name
+from botocore.exceptions import UnknownServiceError
+from botocore.model import OperationModel
+
+SUPPORTED_MOTO_VERSION: Final = "5.2.5"
+_SYNC_POLL_SECONDS: Final = 0.01  # moto polls a .sync child every 0.5 s of real time
+
+
+class UnsupportedMotoVersionError(RuntimeError):
+    """The installed moto is not the version whose private hooks these patches target."""
+
+
+def assert_supported_moto_version() -> None:
+    """Fail loudly rather than patch private moto internals that may have moved."""
+    import moto  # noqa: PLC0415 - read at call time so the check sees the live version
+
+    installed = getattr(moto, "__version__", "unknown")
+    if installed != SUPPORTED_MOTO_VERSION:
+        raise UnsupportedMotoVersionError(
+            f"local.moto_engine patches private moto {SUPPORTED_MOTO_VERSION} internals, but moto "
+            f"{installed} is installed: pin moto=={SUPPORTED_MOTO_VERSION} or re-verify the patches."
+        )
+
+
+@dataclass(frozen=True)
+class InvokedFunction:
+    """The moto Lambda function being invoked, as configured (e.g. from the CloudFormation template)."""
+
+    name: str
+    arn: str
+    handler: str | None
+    environment: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One dispatched Lambda invocation and its outcome (``error`` is None when it succeeded)."""
+
+    function: InvokedFunction
+    event: Any
+    result: Any = None
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class RecordedDelay:
+    """A delay the engine asked for and did not wait: a ``Wait`` state or the pause before a retry."""
+
+    kind: Literal["wait", "retry"]
+    state: str | None
+    execution_arn: str | None
+    seconds: float
+
+
+Dispatcher = Callable[[InvokedFunction, Any], object]
+"""Runs a function for an event and returns its JSON-serialisable result; raising = function error."""
+
+
+@dataclass
+class EngineHandle:
+    """What a test can inspect after running executions under ``in_process_engine``."""
+
+    dispatcher: Dispatcher
+    delays: list[RecordedDelay] = field(default_factory=list)  # list.append is atomic: no lock
+    invocations: list[Invocation] = field(default_factory=list)
+
+    @property
+    def waits(self) -> list[RecordedDelay]:
+        return [delay for delay in self.delays if delay.kind == "wait"]
+
+    @property
+    def retries(self) -> list[RecordedDelay]:
+        return [delay for delay in self.delays if delay.kind == "retry"]
+
+
+_active: list[EngineHandle] = []  # innermost last; patches stay installed while non-empty
+_patches = ExitStack()
+_install_lock = threading.RLock()
+_retrier = threading.local()  # the Environment of the retrier evaluating on this thread
+
+
+def _state_and_execution(env: Any) -> tuple[str | None, str | None]:
+    try:
+        context = env.states.context_object.context_object_data
+        return context["State"]["Name"], context["Execution"]["Id"]
+    except (AttributeError, KeyError, TypeError):
+        return None, None
+
+
+def _error_payload(exc: BaseException, error_type: str | None = None) -> str:
+    """The body AWS's Python runtime returns for an unhandled exception (key order as on AWS)."""
+    frames = traceback.extract_tb(exc.__traceback__.tb_next if exc.__traceback__ else None)
+    return json.dumps(
+        {
+            "errorMessage": str(exc),
+            "errorType": error_type or type(exc).__name__,
+            "requestId": str(uuid.uuid4()),
+            "stackTrace": traceback.format_list(frames),
+        }
+    )
+
+
+def _invoke_in_process(function: Any, event: Any = None) -> tuple[str, bool, str]:
+    """Replaces ``LambdaFunction._invoke_lambda`` (Docker): returns ``(payload, errored, logs)``."""
+    invoked = InvokedFunction(
+        name=function.function_name,
+        arn=function.function_arn,
+        handler=function.handler,
+        environment=dict(function.environment_vars or {}),
+    )
+    handle = _active[-1]
+    event = {} if event is None else event
+    try:
+        result = handle.dispatcher(invoked, event)
+    except Exception as exc:
+        handle.invocations.append(Invocation(invoked, event, error=exc))
+        return _error_payload(exc), True, ""
+    try:
+        payload = json.dumps(result)
+    except (TypeError, ValueError) as exc:
+        handle.invocations.append(Invocation(invoked, event, result=result, error=exc))
+        return _error_payload(exc, "Runtime.MarshalError"), True, ""
+    handle.invocations.append(Invocation(invoked, event, result=result))
+    return payload, False, ""
+
+
+def _skip_wait(_wait_function: Any, env: Any, wait_seconds: int) -> None:
+    """Replaces ``WaitFunction._wait_interval``, which blocks on an Event for the full wait."""
+    _active[-1].delays.append(RecordedDelay("wait", *_state_and_execution(env), seconds=wait_seconds))
+
+
+def _skip_retry_sleep(seconds: float) -> None:
+    """``time.sleep`` as seen by ``retrier_decl`` only (its one use of ``time``): record, return."""
+    env = getattr(_retrier, "env", None)
+    _active[-1].delays.append(RecordedDelay("retry", *_state_and_execution(env), seconds=seconds))
+
+
+def _retrier_eval_body(original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    """Remembers the retrier's Environment so ``_skip_retry_sleep`` can say which state retries."""
+
+    @functools.wraps(original)
+    def eval_body(retrier: Any, env: Any) -> None:
+        _retrier.env = env
+        try:
+            original(retrier, env)
+        finally:
+            _retrier.env = None
+
+    return eval_body
+
+
+def _named_start_execution(original: Callable[..., Any]) -> Callable[..., Any]:
+    """moto names an unnamed execution ``None``, so the second one collides; AWS uses a UUID."""
+
+    @functools.wraps(original)
+    def start_execution(backend: Any, arn: str, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        return original(backend, arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    return start_execution
+
+
+@functools.cache
+def _operation_model(service_name: str, action: str) -> OperationModel | None:
+    """The botocore operation whose snake_case name is ``action`` (e.g. ``start_execution``)."""
+    try:  # a fresh session per (rare) miss: botocore sessions are not shared across threads
+        service = botocore.session.get_session().get_service_model(service_name)
+    except UnknownServiceError:
+        return None
+    for operation_name in service.operation_names:
+        if xform_name(operation_name) == action:
+            return service.operation_model(operation_name)
+    return None
+
+
+def _resolve_operation(task: Any, service_name: str | None, action: str | None) -> OperationModel | None:
+    return _operation_model(
+        task._get_boto_service_name(boto_service_name=service_name),
+        task._get_boto_service_action(service_action_name=action),
+    )
+
+
+def _normalise_parameters(
+    task: Any,
+    parameters: dict[str, Any],
+    boto_service_name: str | None = None,
+    service_action_name: str | None = None,
+) -> None:
+    """ASL's PascalCase parameters (``StateMachineArn``) -> botocore's names (``stateMachineArn``)."""
+    operation = _resolve_operation(task, boto_service_name, service_action_name)
+    if operation is not None and operation.input_shape is not None:
+        task._to_boto_request(parameters, operation.input_shape)
+
+
+def _normalise_response(
+    task: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+) -> None:
+    """botocore's response names (``executionArn``) -> the PascalCase keys AWS gives (``ExecutionArn``).
+
+    botocore's datetimes become epoch milliseconds, as AWS's optimised integrations return them
+    (``StartDate: 1700000000000``); left as datetimes, moto's DescribeExecution cannot encode the output.
+    """
+    operation = _resolve_operation(task, boto_service_name, service_action_name)
+    if operation is not None and operation.output_shape is not None:
+        task._from_boto_response(response, operation.output_shape)
+    if isinstance(response, dict):
+        response.update(_epoch_millis(response))
+
+
+def _epoch_millis(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return int(value.timestamp() * 1000)
+    if isinstance(value, dict):
+        return {key: _epoch_millis(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_epoch_millis(item) for item in value]
+    return value
+
+
+def _install() -> None:
+    from moto.awslambda.models import LambdaFunction  # noqa: PLC0415 - moto is imported lazily
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: PLC0415
+        state_task_service,
+        state_task_service_callback,
+    )
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (  # noqa: PLC0415
+        wait_function,
+    )
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend  # noqa: PLC0415
+
+    task_service = state_task_service.StateTaskService
+    retrier = retrier_decl.RetrierDecl
+    backend = StepFunctionsParserBackend
+    for target, attribute, replacement in (
+        (LambdaFunction, "_invoke_lambda", _invoke_in_process),
+        (wait_function.WaitFunction, "_wait_interval", _skip_wait),
+        (retrier_decl, "time", SimpleNamespace(sleep=_skip_retry_sleep)),
+        (retrier, "_eval_body", _retrier_eval_body(retrier._eval_body)),
+        (state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", _SYNC_POLL_SECONDS),
+        (task_service, "_normalise_parameters", _normalise_parameters),
+        (task_service, "_normalise_response", _normalise_response),
+        (backend, "start_execution", _named_start_execution(backend.start_execution)),
+    ):
+        _patches.enter_context(mock.patch.object(target, attribute, replacement))
+
+
+@contextmanager
+def in_process_engine(dispatcher: Dispatcher) -> Iterator[EngineHandle]:
+    """Patch moto so Lambda tasks call ``dispatcher`` in-process and nothing sleeps; undo on exit.
+
+    Nested use is allowed: the innermost handle receives invocations and delays. Use it together
+    with ``mock_aws(config={"stepfunctions": {"execute_state_machine": True}})`` or a server.
+    """
+    assert_supported_moto_version()
+    handle = EngineHandle(dispatcher)
+    with _install_lock:
+        if not _active:
+            _install()
+        _active.append(handle)
+    try:
+        yield handle
+    finally:
+        with _install_lock:
+            _active.remove(handle)
+            if not _active:
+                _patches.close()
+
+
+@contextmanager
+def threaded_moto_server(host: str = "127.0.0.1") -> Iterator[str]:
+    """Run moto's server in this process with state machine execution on; yields its endpoint URL.
+
+    Sets ``MOTO_PORT`` (where the engine sends its service calls) and ``AWS_ENDPOINT_URL`` (for the
+    caller's boto3 clients) and restores both, and the global moto config, on exit.
+    """
+    from moto.core.config import default_user_config  # noqa: PLC0415
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port = probe.getsockname()[1]
+    endpoint = f"http://{host}:{port}"
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    environment = {"MOTO_PORT": str(port), "AWS_ENDPOINT_URL": endpoint}
+    try:
+        with mock.patch.dict(default_user_config), mock.patch.dict(os.environ, environment):
+            # The server's way to take ``mock_aws(config=...)``; it writes moto's global config.
+            body = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
+            request = urllib.request.Request(f"{endpoint}/moto-api/config", data=body, method="POST")
+            urllib.request.urlopen(request, timeout=10).close()
+            yield endpoint
+    finally:
+        server.stop()

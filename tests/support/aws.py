@@ -1,0 +1,169 @@
+"""Test doubles built from real clients: moto for S3/DynamoDB, botocore Stubber for SageMaker.
+
+Stubber checks every SageMaker request against botocore's API model, which moto does not; moto
+gives S3 and DynamoDB real behaviour (conditional writes, pagination) in-process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+from botocore.stub import Stubber
+
+from labelchain.adapters.s3 import ObjectStore
+from labelchain.adapters.sagemaker import LabelingJobs
+from labelchain.adapters.store import JobStore
+from labelchain.core.records import (
+    PARTITION_KEY,
+    PROJECT_INDEX,
+    PROJECT_INDEX_PARTITION_KEY,
+    PROJECT_INDEX_SORT_KEY,
+    SORT_KEY,
+)
+from labelchain.services.runtime import Runtime
+from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
+
+ACS_BOUNDING_BOX = f"arn:aws:lambda:{REGION}:432418664414:function:ACS-BoundingBox"
+EXAMPLE_TIME = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+class FixedClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: datetime = EXAMPLE_TIME) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def create_table(dynamodb: Any, table_name: str = TEST_SETTINGS.table_name) -> None:
+    """The LabelChain table's key schema (the same names infra/ uses)."""
+    dynamodb.create_table(
+        TableName=table_name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in (PARTITION_KEY, SORT_KEY, PROJECT_INDEX_PARTITION_KEY, PROJECT_INDEX_SORT_KEY)
+        ],
+        KeySchema=[
+            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": PROJECT_INDEX,
+                "KeySchema": [
+                    {"AttributeName": PROJECT_INDEX_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": PROJECT_INDEX_SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+
+
+def create_buckets(s3: Any) -> None:
+    for bucket in (TEST_SETTINGS.data_bucket, TEST_SETTINGS.output_bucket):
+        s3.create_bucket(Bucket=bucket)
+
+
+def manifest_lines(count: int, prefix: str = "birds/images") -> list[str]:
+    """Image manifest lines (``source-ref``) pointing into the data bucket."""
+    return [
+        json.dumps({"source-ref": f"s3://{TEST_SETTINGS.data_bucket}/{prefix}/{i:05d}.jpg"})
+        for i in range(count)
+    ]
+
+
+def put_manifest(s3: Any, key: str, lines: Iterable[str]) -> str:
+    """Write a manifest into the data bucket and return its URI."""
+    s3.put_object(Bucket=TEST_SETTINGS.data_bucket, Key=key, Body="\n".join(lines).encode() + b"\n")
+    return f"s3://{TEST_SETTINGS.data_bucket}/{key}"
+
+
+def sagemaker_stub() -> tuple[Any, Stubber]:
+    """A real SageMaker client whose calls are answered by a Stubber (no response queued = error)."""
+    client = boto3.client("sagemaker", region_name=REGION)
+    return client, Stubber(client)
+
+
+def make_runtime(sagemaker: Any, clock: FixedClock | None = None) -> Runtime:
+    """A Runtime over moto S3/DynamoDB (inside ``mock_aws``) and the given SageMaker client."""
+    return Runtime(
+        settings=TEST_SETTINGS,
+        jobs=LabelingJobs(sagemaker),
+        objects=ObjectStore(boto3.client("s3", region_name=REGION)),
+        store=JobStore(boto3.client("dynamodb", region_name=REGION), TEST_SETTINGS.table_name),
+        clock=clock or FixedClock(),
+    )
+
+
+def describe_response(
+    job_name: str,
+    status: str,
+    *,
+    created: datetime = EXAMPLE_TIME,
+    modified: datetime | None = None,
+    human: int = 0,
+    machine: int = 0,
+    unlabeled: int = 0,
+    failure_reason: str | None = None,
+    model_arn: str | None = None,
+    output_uri: str | None = None,
+    execution_arn: str | None = None,
+    label_attribute: str = "category",
+    extra_tags: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A DescribeLabelingJob response shaped exactly as botocore's model requires."""
+    response: dict[str, Any] = {
+        "LabelingJobStatus": status,
+        "LabelCounters": {
+            "TotalLabeled": human + machine,
+            "HumanLabeled": human,
+            "MachineLabeled": machine,
+            "FailedNonRetryableError": 0,
+            "Unlabeled": unlabeled,
+        },
+        "CreationTime": created,
+        "LastModifiedTime": modified or created,
+        "JobReferenceCode": "ref-0001",
+        "LabelingJobName": job_name,
+        "LabelingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/{job_name}",
+        "LabelAttributeName": label_attribute,
+        "InputConfig": {
+            "DataSource": {"S3DataSource": {"ManifestS3Uri": f"s3://{TEST_SETTINGS.data_bucket}/m"}}
+        },
+        "OutputConfig": {"S3OutputPath": f"s3://{TEST_SETTINGS.output_bucket}/birds/"},
+        "RoleArn": TEST_SETTINGS.ground_truth_role_arn,
+        "HumanTaskConfig": {
+            "WorkteamArn": f"arn:aws:sagemaker:{REGION}:394669845002:workteam/public-crowd/default",
+            "UiConfig": {"UiTemplateS3Uri": f"s3://{TEST_SETTINGS.data_bucket}/t.html"},
+            "PreHumanTaskLambdaArn": f"arn:aws:lambda:{REGION}:432418664414:function:PRE-BoundingBox",
+            "TaskTitle": "t",
+            "TaskDescription": "d",
+            "NumberOfHumanWorkersPerDataObject": 3,
+            "TaskTimeLimitInSeconds": 300,
+            "AnnotationConsolidationConfig": {"AnnotationConsolidationLambdaArn": ACS_BOUNDING_BOX},
+        },
+    }
+    tags = dict(extra_tags or {})
+    if execution_arn is not None:
+        tags["labelchain:execution-arn"] = execution_arn
+    if tags:
+        response["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+    if failure_reason is not None:
+        response["FailureReason"] = failure_reason
+    if status in {"Completed", "Failed", "Stopped"}:
+        output: dict[str, Any] = {"OutputDatasetS3Uri": output_uri or f"s3://{TEST_SETTINGS.output_bucket}/o"}
+        if model_arn is not None:
+            output["FinalActiveLearningModelArn"] = model_arn
+        response["LabelingJobOutput"] = output
+    return response
