@@ -36,6 +36,10 @@ class LabelingJobNotFound(LabelChainError):
     """SageMaker does not know the labeling job (DescribeLabelingJob → ResourceNotFound)."""
 
 
+class LabelingJobRejected(LabelChainError):
+    """SageMaker refused CreateLabelingJob as invalid (ValidationException): fix the input or setup."""
+
+
 class ServiceQuotaExceeded(LabelChainError):
     """SageMaker refused the job with ResourceLimitExceeded; retrying will not help."""
 

@@ -17,6 +17,7 @@ from botocore.stub import Stubber
 from labelchain.adapters.s3 import ObjectStore
 from labelchain.adapters.sagemaker import LabelingJobs
 from labelchain.adapters.store import JobStore
+from labelchain.core.naming import EXECUTION_TAG, execution_fingerprint
 from labelchain.core.records import (
     PARTITION_KEY,
     PROJECT_INDEX,
@@ -156,7 +157,7 @@ def describe_response(
     }
     tags = dict(extra_tags or {})
     if execution_arn is not None:
-        tags["labelchain:execution-arn"] = execution_arn
+        tags[EXECUTION_TAG] = execution_fingerprint(execution_arn)
     if tags:
         response["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
     if failure_reason is not None:

@@ -12,7 +12,9 @@ from tests.conftest import TEST_SETTINGS
 def _box_label(boxes: int) -> dict[str, Any]:
     return {
         "image_size": [{"width": 640, "height": 480, "depth": 3}],
-        "annotations": [{"class_id": 0, "left": 10 * i, "top": 10, "width": 50, "height": 40} for i in range(boxes)],
+        "annotations": [
+            {"class_id": 0, "left": 10 * i, "top": 10, "width": 50, "height": 40} for i in range(boxes)
+        ],
     }
 
 
@@ -49,7 +51,9 @@ def write_bounding_box_output(
         for _ in range(human):
             label = {label_attribute: _box_label(boxes_per_object)}
             label[f"{label_attribute}-metadata"] = _metadata(job_name, boxes_per_object, human=True)
-            consolidated.append({"datasetObjectId": str(next_id), "consolidatedAnnotation": {"content": label}})
+            consolidated.append(
+                {"datasetObjectId": str(next_id), "consolidatedAnnotation": {"content": label}}
+            )
             manifest_lines.append({"source-ref": f"s3://data/{next_id}.jpg", **label})
             next_id += 1
         if consolidated:
@@ -69,5 +73,7 @@ def write_bounding_box_output(
             key = f"{base}/activelearning/{job_name}/iteration-{number}/auto_annotator_output.txt"
             s3.put_object(Bucket=bucket, Key=key, Body="\n".join(machine_lines) + "\n")
     manifest_key = f"{base}/manifests/output/output.manifest"
-    s3.put_object(Bucket=bucket, Key=manifest_key, Body="\n".join(json.dumps(m) for m in manifest_lines) + "\n")
+    s3.put_object(
+        Bucket=bucket, Key=manifest_key, Body="\n".join(json.dumps(m) for m in manifest_lines) + "\n"
+    )
     return f"s3://{bucket}/{manifest_key}"

@@ -6,6 +6,8 @@ import json
 from decimal import Decimal, localcontext
 
 import pytest
+from pydantic import ValidationError
+
 from labelchain.core.cost import CostBreakdown, compute_cost, sum_breakdowns
 from labelchain.core.prices import (
     DEFAULT_PRICES,
@@ -15,7 +17,6 @@ from labelchain.core.prices import (
     resolve_prices,
     task_price_usd_for,
 )
-from pydantic import ValidationError
 
 TUTORIAL_TASK_PRICE = Decimal("0.036")
 TUTORIAL_WORKERS = 5

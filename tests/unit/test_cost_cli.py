@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from labelchain.core.cost import CostBreakdown, compute_cost
 from labelchain.core.prices import DEFAULT_PRICES, PriceOverrides, resolve_prices
 from labelchain.cost import main

@@ -35,7 +35,7 @@ from tests.support.aws import (
     put_manifest,
 )
 from tests.support.output import write_bounding_box_output
-from tests.workflow.harness import ExecutionResult, Workflow, labeling_job_workflow
+from tests.workflow.harness import Workflow, labeling_job_workflow
 
 pytestmark = pytest.mark.workflow
 
@@ -136,7 +136,8 @@ def test_completed_job_with_a_model_records_metrics_and_moves_the_model_pointer(
     assert sum(row.machine_objects for row in record.iterations) == 1000
     assert record.cross_check == []
     pointer = scenario.runtime.store.latest_model("birds")
-    assert pointer is not None and pointer.model_arn == MODEL_A
+    assert pointer is not None
+    assert pointer.model_arn == MODEL_A
     assert len(scenario.runtime.store.snapshots(name)) == 3
     scenario.stub.assert_no_pending_responses()
 
@@ -175,7 +176,8 @@ def test_failed_job_keeps_its_metrics_and_fails_the_execution_with_the_reason(sc
     assert record.status == "Failed"
     assert record.failure_reason == reason
     assert record.counters.human_labeled == 120
-    assert record.cost is not None and str(record.cost.human_cost_usd) == "22.5600"  # 120 × 0.188
+    assert record.cost is not None
+    assert str(record.cost.human_cost_usd) == "22.5600"  # 120 × (0.08 + 3 × 0.036)
     assert "ExtractModel" not in result.state_names_entered()
 
 

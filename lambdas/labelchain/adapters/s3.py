@@ -43,7 +43,9 @@ class ObjectStore:
                 raise transient("S3", "GetObject", exc) from exc
             raise
         except BotoCoreError as exc:
-            raise transient("S3", "GetObject", exc) from exc
+            if is_transient(exc):
+                raise transient("S3", "GetObject", exc) from exc
+            raise
         body = response["Body"]
         try:
             yield from body.iter_chunks(chunk_size)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from labelchain.adapters.aws_errors import error_code, is_transient, transient
 from labelchain.core.records import Counters
-from labelchain.errors import LabelingJobNotFound, ServiceQuotaExceeded
+from labelchain.errors import LabelingJobNotFound, LabelingJobRejected, ServiceQuotaExceeded
 
 
 class JobNameInUse(Exception):
@@ -79,11 +79,15 @@ class LabelingJobs:
                 raise JobNameInUse(request["LabelingJobName"]) from exc
             if code == "ResourceLimitExceeded":
                 raise ServiceQuotaExceeded(f"SageMaker refused the job: {exc}") from exc
+            if code in {"ValidationException", "AccessDeniedException"}:
+                raise LabelingJobRejected(f"SageMaker refused CreateLabelingJob ({code}): {exc}") from exc
             if is_transient(exc):
                 raise transient("SageMaker", "CreateLabelingJob", exc) from exc
             raise
         except BotoCoreError as exc:
-            raise transient("SageMaker", "CreateLabelingJob", exc) from exc
+            if is_transient(exc):
+                raise transient("SageMaker", "CreateLabelingJob", exc) from exc
+            raise
         return str(response["LabelingJobArn"])
 
     def describe(self, job_name: str) -> LabelingJobDescription:
@@ -97,7 +101,9 @@ class LabelingJobs:
                 raise transient("SageMaker", "DescribeLabelingJob", exc) from exc
             raise
         except BotoCoreError as exc:
-            raise transient("SageMaker", "DescribeLabelingJob", exc) from exc
+            if is_transient(exc):
+                raise transient("SageMaker", "DescribeLabelingJob", exc) from exc
+            raise
         return _describe_to_model(response)
 
     def stop(self, job_name: str) -> None:

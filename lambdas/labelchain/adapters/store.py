@@ -35,7 +35,7 @@ _deserializer = TypeDeserializer()
 
 def _to_dynamodb(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _to_dynamodb(v) for k, v in value.items() if v is not None}
+        return {k: _to_dynamodb(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_to_dynamodb(v) for v in value]
     if isinstance(value, datetime):
@@ -87,7 +87,9 @@ class JobStore:
                 raise transient("DynamoDB", operation, exc) from exc
             raise
         except BotoCoreError as exc:
-            raise transient("DynamoDB", operation, exc) from exc
+            if is_transient(exc):
+                raise transient("DynamoDB", operation, exc) from exc
+            raise
 
     def create_job(self, record: JobRecord) -> bool:
         """Record a new job; False if a record of that name already exists (a retried create)."""
@@ -139,7 +141,9 @@ class JobStore:
         """Store one poll's counters; snapshots expire after SNAPSHOT_RETENTION_DAYS."""
         expires = int((snapshot.taken_at + timedelta(days=SNAPSHOT_RETENTION_DAYS)).timestamp())
         item = model_to_item(
-            snapshot, snapshot_key(snapshot.job_name, snapshot.taken_at, snapshot.poll), **{TTL_ATTRIBUTE: expires}
+            snapshot,
+            snapshot_key(snapshot.job_name, snapshot.taken_at, snapshot.poll),
+            **{TTL_ATTRIBUTE: expires},
         )
         self._call("put_item", Item=item)
 

@@ -33,7 +33,8 @@ S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+"
 WORKTEAM_ARN_PATTERN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:workteam/(private-crowd|vendor-crowd)/.+"
 MODEL_ARN_PATTERN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:\d{12}:model/.+"
 PUBLIC_AVAILABILITY_MAX_SECONDS = 43_200
-AVAILABILITY_MAX_SECONDS = 864_000
+AVAILABILITY_MAX_SECONDS = 2_592_000
+"""30 days: the API's maximum for private and vendor workforces (12 hours for the public one)."""
 RESERVED_LABEL_ATTRIBUTES = frozenset({"source", "source-ref"})
 RESERVED_TAG_PREFIXES = ("aws:", "labelchain:")
 MAX_USER_TAGS = 40
@@ -46,12 +47,28 @@ Keyword = Annotated[
 Label = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
+def refuse_liquid_markup(text: str) -> str:
+    """Text that lands in the worker template must not carry Liquid markup of its own."""
+    if "{{" in text or "{%" in text:
+        raise ValueError("must not contain Liquid template markup ('{{' or '{%')")
+    return text
+
+
 class WorkerInstructions(BaseModel):
-    """What workers read: a short summary beside the task and the full instructions behind a link."""
+    """What workers read: a short summary beside the task and the full instructions behind a link.
+
+    Both are HTML placed in a Liquid template, so Liquid markup (``{{``, ``{%``) is refused: it would
+    be evaluated by Ground Truth when it renders the task, not shown to the worker.
+    """
 
     model_config = _Strict
     short: str = Field(min_length=1, max_length=2000)
     full: str = Field(min_length=1, max_length=20_000)
+
+    @field_validator("short", "full")
+    @classmethod
+    def _no_liquid_markup_in(cls, text: str) -> str:
+        return refuse_liquid_markup(text)
 
 
 class TaskSpec(BaseModel):
@@ -61,10 +78,15 @@ class TaskSpec(BaseModel):
     type: TaskType
     labels: list[Label] = Field(min_length=1)
     label_attribute: str = Field(min_length=1, max_length=127, pattern=NAME_PATTERN)
-    title: str = Field(min_length=1, max_length=128)
-    description: str = Field(min_length=1, max_length=255)
+    title: str = Field(min_length=1, max_length=128, pattern=r"^[\t\n\r\u0020-\ud7ff\ue000-\ufffd]+$")
+    description: str = Field(min_length=1, max_length=255, pattern=r"^[^\n\r\u0085\u2028\u2029]+$")
     keywords: list[Keyword] = Field(min_length=1, max_length=5)
     instructions: WorkerInstructions
+
+    @field_validator("title")
+    @classmethod
+    def _title_is_plain(cls, title: str) -> str:
+        return refuse_liquid_markup(title)
 
     @field_validator("labels")
     @classmethod
@@ -128,6 +150,7 @@ class TeamWorkforce(BaseModel):
     def _crowd_matches_kind(self) -> TeamWorkforce:
         if f"workteam/{self.kind}-crowd/" not in self.workteam_arn:
             raise ValueError(f"workteam_arn: a {self.kind} workforce needs a workteam/{self.kind}-crowd/ ARN")
+        # The workteam's region is checked against the stack's region by CreateJob (it is deployment data).
         return self
 
 
@@ -262,6 +285,8 @@ PATTERN_MEANINGS: dict[str, str] = {
     "private-crowd/<name> (or vendor-crowd/<name>)",
     "keywords": "1-30 letters or digits, words separated by single spaces",
     "tags": "tag keys and values of letters, digits, spaces and _ . : / = + - @",
+    "title": "printable text (no control characters other than tab and newline)",
+    "description": "one line of text (no line breaks)",
 }
 
 

@@ -58,6 +58,8 @@ def iter_lines(chunks: Iterable[bytes], *, max_line_bytes: int = MAX_ITEM_CHARS)
     for chunk in chunks:
         start = 0
         while (newline := chunk.find(b"\n", start)) != -1:
+            if pending_size + newline - start > max_line_bytes:
+                raise MalformedJsonStreamError(f"a line is longer than {max_line_bytes} bytes")
             pending.append(chunk[start:newline])
             yield b"".join(pending)
             pending.clear()

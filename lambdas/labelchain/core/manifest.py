@@ -9,12 +9,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
+from labelchain.core.json_stream import iter_lines
+
 S3_OBJECT_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+")
 MAX_REPORTED_PROBLEMS = 5
+MAX_LINE_BYTES = 1024 * 1024
+"""A manifest line longer than this is refused (Ground Truth objects are references or short text)."""
 
 
 class ManifestProblem(BaseModel):
@@ -34,19 +38,6 @@ class ManifestSummary(BaseModel):
     duplicates: int
     problems: list[ManifestProblem]
     problem_count: int
-
-
-def iter_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Split a stream of byte chunks into lines without joining the whole stream."""
-    pending = b""
-    for chunk in chunks:
-        if not chunk:
-            continue
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        yield from complete
-    if pending:
-        yield pending
 
 
 def line_problem(raw: bytes, source_field: str) -> tuple[str | None, str | None]:
@@ -72,7 +63,8 @@ def scan_manifest(chunks: Iterable[bytes], source_field: str) -> ManifestSummary
     objects = blank = duplicates = problem_count = 0
     problems: list[ManifestProblem] = []
     seen: set[bytes] = set()
-    for number, raw in enumerate(iter_lines(chunks), start=1):
+    lines = enumerate(iter_lines(chunks, max_line_bytes=MAX_LINE_BYTES), start=1)
+    for number, raw in lines:
         if not raw.strip():
             blank += 1
             continue

@@ -12,8 +12,10 @@ import re
 
 MAX_JOB_NAME_LENGTH = 63
 HASH_LENGTH = 8
-EXECUTION_TAG = "labelchain:execution-arn"
-"""Tag on every job naming the execution that created it: how a retried create recognises its job."""
+EXECUTION_TAG = "labelchain:execution"
+"""Tag on every job holding ``execution_fingerprint`` of the execution that created it: how a retried
+create recognises its own job. A fingerprint, not the ARN, because execution names may contain
+characters (``( ) ! '``) that SageMaker tag values refuse."""
 PROJECT_TAG = "labelchain:project"
 SIMULATED_TAG = "labelchain:simulated"
 """Set to ``true`` on every job LabelChain's Ground Truth emulator runs: its results are simulated."""
@@ -25,12 +27,17 @@ def job_name_for_execution(prefix: str, execution_name: str, execution_arn: str)
     Lower case because SageMaker job names are unique case-insensitively; the hash keeps two
     executions whose names sanitise to the same text apart.
     """
-    digest = hashlib.sha256(execution_arn.encode()).hexdigest()[:HASH_LENGTH]
+    digest = execution_fingerprint(execution_arn)[:HASH_LENGTH]
     readable = re.sub(r"[^a-z0-9]+", "-", execution_name.lower()).strip("-")
     room = MAX_JOB_NAME_LENGTH - len(prefix) - len(digest) - 2
     readable = readable[: max(room, 0)].rstrip("-")
     parts = [prefix, readable, digest] if readable else [prefix, digest]
     return "-".join(parts)
+
+
+def execution_fingerprint(execution_arn: str) -> str:
+    """A tag-safe, fixed-length identity of an execution (sha256 of its ARN, hex)."""
+    return hashlib.sha256(execution_arn.encode()).hexdigest()
 
 
 def labeling_job_arn(region: str, account: str, job_name: str, partition: str = "aws") -> str:

@@ -109,7 +109,8 @@ class JobRecord(BaseModel):
     workforce: WorkforceUsed
     prices: PriceTable
     initial_model_source: str
-    """``none``, ``latest``, ``job:<name>`` or ``arn``: how initial_model was asked for."""
+    """How initial_model was asked for: ``none``, ``latest``, ``latest:none-yet`` (``latest`` with
+    ``when_no_model: start_fresh`` and no model yet), ``job:<name>`` or ``arn``."""
     initial_model_arn: str | None = None
     initial_model_check: Literal["not-applicable", "verified", "unverified"] = "not-applicable"
     status: str = "Initializing"

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from labelchain.core.catalog import spec_for
 from labelchain.core.job_input import JobInput, PublicWorkforce
-from labelchain.core.naming import EXECUTION_TAG, PROJECT_TAG
+from labelchain.core.naming import EXECUTION_TAG, PROJECT_TAG, execution_fingerprint
 from labelchain.core.regions import (
     algorithm_specification_arn,
     annotation_consolidation_lambda_arn,
@@ -98,7 +98,7 @@ def build_create_labeling_job_request(
         "LabelCategoryConfigS3Uri": placement.label_category_uri,
         "HumanTaskConfig": human_task,
         "Tags": [
-            {"Key": EXECUTION_TAG, "Value": placement.execution_arn},
+            {"Key": EXECUTION_TAG, "Value": execution_fingerprint(placement.execution_arn)},
             {"Key": PROJECT_TAG, "Value": job_input.project},
             *({"Key": key, "Value": value} for key, value in sorted(job_input.tags.items())),
         ],

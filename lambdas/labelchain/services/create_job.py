@@ -7,22 +7,33 @@ meets ResourceInUse recognises its own job by the execution tag and adopts it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 from aws_lambda_powertools import Logger
 
 from labelchain.adapters.s3 import ObjectMissing, split_s3_uri
 from labelchain.adapters.sagemaker import JobNameInUse
 from labelchain.core.catalog import MIN_OBJECTS_WITH_AUTO_LABELING, spec_for
-from labelchain.core.chaining import check_model_compatible
+from labelchain.core.chaining import check_model_compatible, model_region
 from labelchain.core.job_input import JobInput, JobModelReference, PublicWorkforce, parse_job_input
+from labelchain.core.json_stream import MalformedJsonStreamError
 from labelchain.core.manifest import scan_manifest
-from labelchain.core.naming import EXECUTION_TAG, job_name_for_execution
+from labelchain.core.naming import EXECUTION_TAG, execution_fingerprint, job_name_for_execution
 from labelchain.core.polling import MIN_WAIT_SECONDS
 from labelchain.core.prices import prices_from_json, resolve_prices, task_price_usd_for
 from labelchain.core.records import JobRecord, ModelPointer, WorkforceUsed
 from labelchain.core.regions import pre_human_task_lambda_arn
 from labelchain.core.request import JobPlacement, build_create_labeling_job_request
 from labelchain.core.worker_ui import label_category_document, worker_ui_template
-from labelchain.errors import InvalidJobInput, JobNameConflict, ManifestNotFound, ModelNotFound
+from labelchain.errors import (
+    ConfigurationError,
+    IncompatibleModel,
+    InvalidJobInput,
+    JobNameConflict,
+    ManifestNotFound,
+    ModelNotFound,
+)
 from labelchain.services.events import CreateJobEvent, CreateJobResult, PollState
 from labelchain.services.runtime import Runtime
 
@@ -32,13 +43,26 @@ JOB_FILES_PREFIX = "labelchain"
 """Key prefix in the data bucket for the files CreateJob writes (label categories, UI templates)."""
 
 
+@dataclass(frozen=True)
 class ResolvedModel:
     """The initial model a job will use, and how it was found."""
 
-    def __init__(self, arn: str | None, source: str, check: str) -> None:
-        self.arn = arn
-        self.source = source
-        self.check = check
+    arn: str | None
+    source: str
+    check: Literal["not-applicable", "verified", "unverified"]
+
+
+def check_workteam_region(job_input: JobInput, region: str) -> None:
+    """A private or vendor workteam serves jobs in its own region only."""
+    workforce = job_input.workforce
+    if isinstance(workforce, PublicWorkforce):
+        return
+    team_region = workforce.workteam_arn.split(":")[3]
+    if team_region != region:
+        raise InvalidJobInput(
+            f"workforce.workteam_arn: the workteam is in region {team_region!r}, but this stack runs jobs in "
+            f"{region!r}; use a workteam of {region!r}"
+        )
 
 
 def check_manifest(job_input: JobInput, runtime: Runtime) -> int:
@@ -55,6 +79,8 @@ def check_manifest(job_input: JobInput, runtime: Runtime) -> int:
         summary = scan_manifest(runtime.objects.iter_chunks(bucket, key), spec.source_field)
     except ObjectMissing as exc:
         raise ManifestNotFound(f"manifest: {job_input.manifest} cannot be read ({exc})") from exc
+    except MalformedJsonStreamError as exc:
+        raise InvalidJobInput(f"manifest: {job_input.manifest} is not a JSON-lines manifest ({exc})") from exc
     if summary.problem_count:
         shown = "; ".join(f"line {p.line}: {p.problem}" for p in summary.problems)
         raise InvalidJobInput(
@@ -100,6 +126,11 @@ def resolve_initial_model(job_input: JobInput, runtime: Runtime) -> ResolvedMode
         )
     known = runtime.store.model_by_arn(requested.arn)
     if known is None:
+        if model_region(requested.arn) != region:
+            raise IncompatibleModel(
+                f"initial_model.arn: the model is in region {model_region(requested.arn)!r}, the job runs in "
+                f"{region!r}; a SageMaker model can only seed a job in its own region"
+            )
         logger.warning(
             "initial model was not produced by a LabelChain job; compatibility cannot be checked",
             extra={"model_arn": requested.arn},
@@ -158,7 +189,12 @@ def create_labeling_job(event: CreateJobEvent, runtime: Runtime) -> CreateJobRes
     settings = runtime.settings
     job_input = parse_job_input(event.input)
     pre_human_task_lambda_arn(settings.region, job_input.task.type)  # region must be in the ARN table
-    prices = resolve_prices(prices_from_json(settings.default_prices), job_input.prices)
+    check_workteam_region(job_input, settings.region)
+    try:
+        default_prices = prices_from_json(settings.default_prices)
+    except ValueError as exc:
+        raise ConfigurationError(f"LABELCHAIN_DEFAULT_PRICES (cdk.json default_prices): {exc}") from exc
+    prices = resolve_prices(default_prices, job_input.prices)
     object_count = check_manifest(job_input, runtime)
     model = resolve_initial_model(job_input, runtime)
 
@@ -180,7 +216,7 @@ def create_labeling_job(event: CreateJobEvent, runtime: Runtime) -> CreateJobRes
         job_arn = runtime.jobs.create(request)
     except JobNameInUse:
         existing = runtime.jobs.describe(job_name)
-        if existing.tags.get(EXECUTION_TAG) != event.execution.id:
+        if existing.tags.get(EXECUTION_TAG) != execution_fingerprint(event.execution.id):
             raise JobNameConflict(
                 f"labeling job {job_name!r} already exists and was not started by execution "
                 f"{event.execution.id}; start the execution under another name"

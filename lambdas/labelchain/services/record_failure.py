@@ -36,6 +36,12 @@ def record_failure(event: RecordFailureEvent, runtime: Runtime) -> FailureResult
     job_name = event.state.get("job_name")
     now = runtime.clock()
     record = runtime.store.get_job(job_name) if isinstance(job_name, str) else None
+    if record is not None and record.execution_arn != event.execution.id:
+        logger.warning(
+            "state names a job another execution owns; recording the failure on this execution only",
+            extra={"job_name": record.job_name, "owner": record.execution_arn},
+        )
+        record = None
     if record is not None:
         status = record.status
         with contextlib.suppress(LabelingJobNotFound):

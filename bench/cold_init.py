@@ -1,0 +1,358 @@
+"""Cold-init cost of every LabelChain Lambda handler, as a ratio against a boto3-only floor.
+
+A Lambda cold start pays for importing the handler module and for the first invocation's set-up
+(settings validation, boto3 session, three clients). Absolute milliseconds depend on the machine, so
+each handler is compared with a baseline measured in the same run, the same way: a fresh process that
+imports boto3 and creates exactly the clients ``get_runtime()`` creates, and nothing else. The ratio is
+the number to watch; nothing here asserts a time.
+
+Every sample is a fresh ``python -c`` child that times itself with ``time.perf_counter`` and reports
+its peak RSS. The child sees a Lambda-like environment with fake credentials (nothing calls AWS:
+creating a client makes no request) and imports ``labelchain`` from a copy of ``lambdas/`` staged
+with the CDK asset's own excludes, so, as in Lambda, our modules carry no bytecode cache.
+
+Usage: ``python bench/cold_init.py [--repeats N] [--json PATH] [--handlers NAME ...]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDA_SOURCE = ROOT / "lambdas"
+HANDLERS_DIR = LAMBDA_SOURCE / "labelchain" / "handlers"
+SETTINGS_MODULE = LAMBDA_SOURCE / "labelchain" / "settings.py"
+FUNCTIONS_CONSTRUCT = ROOT / "infra" / "functions.py"
+REGION = "us-east-1"
+VARIANT_HANDLER = "create_job"
+ROWS_PER_BASELINE = 2
+
+FAKE_SETTINGS = {
+    "resource_prefix": "labelchain",
+    "table_name": "labelchain-jobs",
+    "data_bucket": "labelchain-data-123456789012",
+    "output_bucket": "labelchain-output-123456789012",
+    "kms_key_arn": f"arn:aws:kms:{REGION}:123456789012:key/00000000-0000-4000-8000-000000000000",
+    "ground_truth_role_arn": "arn:aws:iam::123456789012:role/labelchain-ground-truth",
+    "default_prices": "{}",
+}
+"""A plausible deployment, keyed by ``Settings`` field; checked against ENVIRONMENT_VARIABLES."""
+
+CHILD = """
+import sys, time
+start = time.perf_counter()
+if sys.argv[1] == "baseline":
+    import boto3
+    from botocore.config import Config
+    imported = time.perf_counter()
+    session = boto3.session.Session(region_name=sys.argv[2])
+    config = Config(retries={"mode": "standard", "max_attempts": 4}, user_agent_extra="labelchain")
+    clients = [session.client(name, config=config) for name in ("sagemaker", "s3", "dynamodb")]
+else:
+    __import__("labelchain.handlers." + sys.argv[2])
+    imported = time.perf_counter()
+    from labelchain.handlers.runtime import get_runtime
+    runtime = get_runtime()
+    clients = [runtime.jobs._client, runtime.objects._client, runtime.store._client]
+ready = time.perf_counter()
+import json, resource
+print(json.dumps({
+    "import_s": imported - start,
+    "setup_s": ready - imported,
+    "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    "modules": len(sys.modules),
+    "xray_loaded": "aws_xray_sdk.core" in sys.modules,
+    "clients": sorted(
+        [c.meta.service_model.service_name, c.meta.region_name, c.meta.config.retries,
+         c.meta.config.user_agent_extra] for c in clients
+    ),
+}))
+"""
+"""Runs in the child: ``sys.argv[1:]`` is ``baseline <region>`` or ``handler <module name>``."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One row of the table: what the child imports and how its environment differs from Lambda's."""
+
+    label: str
+    mode: str  # "baseline" or "handler"
+    argument: str  # region for the baseline, module name for a handler
+    tracing: bool = False
+    in_lambda: bool = True
+
+
+@dataclass
+class Samples:
+    """A row's runs, each with the baseline run made just before it (its pair)."""
+
+    target: Target
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    paired_floor: list[dict[str, Any]] = field(default_factory=list)
+
+    def series(self, key: str, *, floor: bool = False) -> list[float]:
+        return [run[key] for run in (self.paired_floor if floor else self.runs)]
+
+
+def discover_handlers() -> list[str]:
+    """Modules of ``labelchain.handlers`` that define a top-level ``handler`` function."""
+    names = []
+    for path in sorted(HANDLERS_DIR.glob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        if any(isinstance(node, ast.FunctionDef) and node.name == "handler" for node in tree.body):
+            names.append(path.stem)
+    return names
+
+
+def literal_constant(path: Path, name: str) -> Any:
+    """A module-level literal, read without importing its module (infra would start jsii; the
+    staged asset must stay free of the bytecode an import could write)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == name and node.value:
+            return ast.literal_eval(node.value)
+    raise LookupError(f"{name} is no longer a literal in {path}")
+
+
+def stage_asset(destination: Path) -> Path:
+    """Copy ``lambdas/`` as the CDK asset packages it (LAMBDA_ASSET_EXCLUDES): no bytecode caches."""
+    patterns = []
+    for pattern in literal_constant(FUNCTIONS_CONSTRUCT, "LAMBDA_ASSET_EXCLUDES"):
+        if not pattern.startswith("**/"):
+            raise ValueError(f"asset exclude {pattern!r} is not a '**/name' pattern; teach stage_asset it")
+        patterns.append(pattern.removeprefix("**/"))
+    staged = destination / "task"
+    shutil.copytree(LAMBDA_SOURCE, staged, ignore=shutil.ignore_patterns(*patterns))
+    return staged
+
+
+def lambda_environment(staged: Path, workdir: Path) -> dict[str, str]:
+    """A Lambda-like environment built from scratch, so the developer's AWS profile cannot leak in."""
+    variables = literal_constant(SETTINGS_MODULE, "ENVIRONMENT_VARIABLES")
+    if FAKE_SETTINGS.keys() != variables.keys():
+        raise SystemExit(f"FAKE_SETTINGS is out of step with ENVIRONMENT_VARIABLES: {sorted(variables)}")
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "LC_ALL") if key in os.environ}
+    env.update({variables[key]: value for key, value in FAKE_SETTINGS.items()})
+    env.update(literal_constant(FUNCTIONS_CONSTRUCT, "POWERTOOLS_ENVIRONMENT"))
+    env.update(
+        {
+            "PYTHONPATH": str(staged),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "LAMBDA_TASK_ROOT": str(staged),
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+            "TZ": ":UTC",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "AWS_SESSION_TOKEN": "fake-session-token",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": str(workdir / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "no-aws-credentials"),
+            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        }
+    )
+    return env
+
+
+def child_environment(target: Target, lambda_env: dict[str, str]) -> dict[str, str]:
+    env = dict(lambda_env)
+    function = target.argument if target.mode == "handler" else target.mode
+    env["AWS_LAMBDA_FUNCTION_NAME"] = f"labelchain-{function.replace('_', '-')}"
+    if not target.tracing:
+        env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    if not target.in_lambda:
+        del env["LAMBDA_TASK_ROOT"]
+    return env
+
+
+def run_child(target: Target, lambda_env: dict[str, str], workdir: Path) -> dict[str, Any]:
+    began = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-c", CHILD, target.mode, target.argument],
+        env=child_environment(target, lambda_env),
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"{target.label}: child failed ({completed.returncode})\n{completed.stderr}")
+    sample: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    sample["process_s"] = time.perf_counter() - began
+    sample["total_s"] = sample["import_s"] + sample["setup_s"]
+    unit_bytes = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is bytes on macOS, KiB on Linux
+    sample["peak_rss_mib"] = sample.pop("maxrss") * unit_bytes / 2**20
+    return sample
+
+
+def targets_for(handlers: list[str]) -> tuple[Target, list[Target]]:
+    baseline = Target("baseline: boto3 + 3 clients", "baseline", REGION)
+    rows = [Target(name, "handler", name) for name in handlers]
+    variant = VARIANT_HANDLER if VARIANT_HANDLER in handlers else handlers[0]
+    rows.append(Target(f"{variant}, tracing on", "handler", variant, tracing=True))
+    rows.append(Target(f"{variant}, outside Lambda (as in tests)", "handler", variant, in_lambda=False))
+    return baseline, rows
+
+
+def measure(
+    baseline: Target, rows: list[Target], repeats: int, lambda_env: dict[str, str], workdir: Path
+) -> tuple[Samples, list[Samples]]:
+    """Alternate baseline and handler runs (B, h1, h2, B, h3, h4, …) so rows share the machine's noise
+    with the baseline run next to them; one baseline per ``ROWS_PER_BASELINE`` rows keeps the default
+    run under a minute. Each round starts at a different row, so no row keeps the same neighbours.
+    """
+    for target in (baseline, rows[0]):  # warm the page cache; not recorded
+        run_child(target, lambda_env, workdir)
+    floor = Samples(baseline)
+    measured = [Samples(row) for row in rows]
+    for round_index in range(repeats):
+        shift = round_index % len(measured)
+        order = measured[shift:] + measured[:shift]
+        for first in range(0, len(order), ROWS_PER_BASELINE):
+            paired = run_child(baseline, lambda_env, workdir)
+            floor.runs.append(paired)
+            for samples in order[first : first + ROWS_PER_BASELINE]:
+                samples.paired_floor.append(paired)
+                samples.runs.append(run_child(samples.target, lambda_env, workdir))
+                check_floor_mirrors(samples.runs[-1], paired, samples.target.label)
+    return floor, measured
+
+
+def check_floor_mirrors(sample: dict[str, Any], floor: dict[str, Any], label: str) -> None:
+    """The baseline is only a floor if it builds the handler's clients (service, region, Config)."""
+    if sample["clients"] != floor["clients"]:
+        raise SystemExit(
+            f"baseline no longer mirrors {label}'s clients:\n"
+            f"  handler  {sample['clients']}\n  baseline {floor['clients']}\n"
+            "update CHILD's baseline branch to create the same clients with the same Config"
+        )
+
+
+def summarize(samples: Samples) -> dict[str, Any]:
+    """Median and min per measure; ratios are against the baseline runs paired with this row's."""
+
+    def stats(key: str) -> dict[str, float]:
+        values = samples.series(key)
+        return {"median": statistics.median(values), "min": min(values)}
+
+    summary: dict[str, Any] = {
+        key: stats(key) for key in ("import_s", "setup_s", "total_s", "peak_rss_mib", "process_s")
+    }
+    floor = samples.paired_floor or samples.runs  # the baseline row is its own floor
+    for key in ("total_s", "peak_rss_mib"):
+        ratio = summary[key]["median"] / statistics.median(run[key] for run in floor)
+        summary[f"ratio_{key.removesuffix('_s')}"] = ratio
+    summary["modules"] = samples.runs[0]["modules"]
+    return summary
+
+
+def markdown_table(floor: Samples, measured: list[Samples]) -> str:
+    def ms(stat: dict[str, float]) -> str:
+        return f"{stat['median'] * 1000:.0f} / {stat['min'] * 1000:.0f}"
+
+    lines = [
+        "| target | import ms | first `get_runtime()` ms | cold init ms | vs baseline | peak RSS MiB "
+        "| modules |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for samples in [floor, *measured]:
+        summary = summarize(samples)
+        lines.append(
+            f"| {samples.target.label} | {ms(summary['import_s'])} | {ms(summary['setup_s'])} "
+            f"| {ms(summary['total_s'])} | {summary['ratio_total']:.2f}x "
+            f"| {summary['peak_rss_mib']['median']:.0f} | {summary['modules']} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    packages = ("boto3", "botocore", "aws-lambda-powertools", "aws-xray-sdk", "pydantic")
+    return {
+        "nproc": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "packages": {name: metadata.version(name) for name in packages},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    available = discover_handlers()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=7, help="samples per row (default 7)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write every raw sample here")
+    parser.add_argument("--handlers", nargs="+", choices=available, default=available, metavar="NAME")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+
+    load_before = os.getloadavg()[0]  # POSIX only, like the child's ``resource``
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="labelchain-bench-") as tmp:
+        workdir = Path(tmp)
+        lambda_env = lambda_environment(stage_asset(workdir), workdir)
+        baseline, rows = targets_for(args.handlers)
+        floor, measured = measure(baseline, rows, args.repeats, lambda_env, workdir)
+    elapsed = time.perf_counter() - started
+
+    host = machine()
+    host["load_1min"] = {"before": load_before, "after": os.getloadavg()[0]}
+    when = dt.datetime.now(dt.UTC)
+    print(
+        f"{when:%Y-%m-%d %H:%M} UTC · {host['nproc']} CPUs · Python {host['python']} "
+        f"({host['machine']}) · {', '.join(f'{k} {v}' for k, v in host['packages'].items())}"
+    )
+    print(
+        f"{args.repeats} fresh processes per row, next to a baseline run; cells are median / min; "
+        f"vs baseline = median cold init / median of its paired baseline runs; run took {elapsed:.0f} s; "
+        f"1-min load average before the run {load_before:.2f} (near 0: nothing else was running)\n"
+    )
+    print(markdown_table(floor, measured))
+
+    if args.json:
+        report = {
+            "date": when.isoformat(timespec="seconds"),
+            "machine": host,
+            "repeats": args.repeats,
+            "elapsed_s": elapsed,
+            "rows": [
+                {
+                    "label": samples.target.label,
+                    "target": vars(samples.target),
+                    "summary": summarize(samples),
+                    "paired_baseline_total_s": samples.series("total_s", floor=True),
+                    "samples": samples.runs,
+                }
+                for samples in [floor, *measured]
+            ],
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Deployment settings: the typed, validated view of the CDK context (``cdk.json`` + ``-c`` overrides).
+
+Context values arrive untyped: from ``cdk.json`` as JSON, from ``cdk deploy -c key=value`` as strings. This
+module turns them into one frozen model, or fails synth with a message naming every offending key, so a
+typo in a deployment setting never becomes a half-configured stack.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from labelchain.settings import Settings
+
+RESOURCE_PREFIX_KEY = "resource_prefix"
+POWERTOOLS_LAYER_VERSION_KEY = "powertools_layer_version"
+DEFAULT_PRICES_KEY = "default_prices"
+REMOVAL_POLICY_KEY = "removal_policy"
+LOG_RETENTION_DAYS_KEY = "log_retention_days"
+
+CONTEXT_KEYS: tuple[str, ...] = (
+    RESOURCE_PREFIX_KEY,
+    POWERTOOLS_LAYER_VERSION_KEY,
+    DEFAULT_PRICES_KEY,
+    REMOVAL_POLICY_KEY,
+    LOG_RETENTION_DAYS_KEY,
+)
+"""The context keys LabelChain reads; ``cdk.json`` sets each one."""
+
+_RESOURCE_PREFIX_RULES = Settings.model_fields["resource_prefix"].metadata
+"""The Lambdas validate the prefix with these same constraints at cold start: one rule, two readers."""
+
+_LOG_RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+"""The retention periods CloudWatch Logs accepts (``PutRetentionPolicy``), by number of days."""
+
+
+class RemovalPolicyChoice(StrEnum):
+    """What ``cdk destroy`` does to the data (key, buckets, table, log groups)."""
+
+    RETAIN = "retain"
+    DESTROY = "destroy"
+
+
+class DeploymentConfig(BaseModel):
+    """Everything the stack needs to know about one deployment, validated once at synth."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    resource_prefix: Annotated[str, *_RESOURCE_PREFIX_RULES] = Field(
+        default="labelchain",
+        description="Prefix of named resources and of every labeling job this stack may create or read.",
+    )
+    powertools_layer_version: int = Field(
+        ge=1,
+        description="Version N of the managed layer AWSLambdaPowertoolsPythonV3-python313-arm64:N.",
+    )
+    default_prices: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Price-table overrides handed to the Lambdas as JSON; {} keeps the code defaults.",
+    )
+    removal_policy: RemovalPolicyChoice = Field(default=RemovalPolicyChoice.RETAIN)
+    log_retention_days: int = Field(default=90)
+
+    @field_validator("default_prices", mode="before")
+    @classmethod
+    def _parse_json_object(cls, value: object) -> object:
+        """``-c default_prices='{...}'`` arrives as a string; ``cdk.json`` gives an object."""
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"is not valid JSON ({exc.msg})") from exc
+        return value
+
+    @field_validator("removal_policy", mode="before")
+    @classmethod
+    def _normalise_removal_policy(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _check_log_retention(cls, value: int) -> int:
+        if value not in _LOG_RETENTION_BY_DAYS:
+            allowed = ", ".join(str(days) for days in _LOG_RETENTION_BY_DAYS)
+            raise ValueError(f"must be a CloudWatch Logs retention period in days: one of {allowed}")
+        return value
+
+    @property
+    def cdk_removal_policy(self) -> RemovalPolicy:
+        """The CDK removal policy for resources that hold data."""
+        return (
+            RemovalPolicy.RETAIN
+            if self.removal_policy is RemovalPolicyChoice.RETAIN
+            else RemovalPolicy.DESTROY
+        )
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        """The CloudWatch Logs retention for every log group of the stack."""
+        return _LOG_RETENTION_BY_DAYS[self.log_retention_days]
+
+    @property
+    def default_prices_json(self) -> str:
+        """``default_prices`` as the compact, key-sorted JSON the Lambdas read from their environment."""
+        return json.dumps(self.default_prices, sort_keys=True, separators=(",", ":"))
+
+
+class ContextError(ValueError):
+    """The CDK context holds a missing or invalid LabelChain setting; the message names each key."""
+
+
+def config_from_context(context: Mapping[str, Any]) -> DeploymentConfig:
+    """Validate the LabelChain keys of a CDK context mapping (other keys, e.g. feature flags, are ignored)."""
+    values = {key: context[key] for key in CONTEXT_KEYS if context.get(key) is not None}
+    try:
+        return DeploymentConfig(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"context key '{'.'.join(str(part) for part in error['loc'])}': {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ContextError(f"invalid LabelChain context in cdk.json or -c: {problems}") from exc

@@ -1,0 +1,271 @@
+"""The five LabelChain Lambdas, built by one factory so runtime, architecture, layer, logging, tracing and
+environment cannot drift between them, each with its own role holding only what that function calls.
+
+Every function runs the same asset (the ``lambdas/`` directory, i.e. the ``labelchain`` package, no Docker
+bundling) on Python 3.13/arm64 with the managed Powertools layer, JSON logs into its own log group,
+active X-Ray tracing, and the environment contract of ``labelchain.settings.ENVIRONMENT_VARIABLES``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Aws, Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk.aws_dynamodb import ITable
+from constructs import Construct
+
+from infra.cfn_hygiene import depend_on_role_policy_only
+from infra.config import DeploymentConfig
+from labelchain.settings import ENVIRONMENT_VARIABLES
+
+LAMBDA_SOURCE_DIR = Path(__file__).resolve().parent.parent / "lambdas"
+LAMBDA_ASSET_EXCLUDES = [
+    "**/tests",
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/.pytest_cache",
+    "**/.mypy_cache",
+    "**/.ruff_cache",
+    "**/*.egg-info",
+    "**/.DS_Store",
+]
+HANDLER_PACKAGE = "labelchain.handlers"
+DATA_BUCKET_WRITE_PREFIX = "labelchain/"
+"""create_job writes label-category files and UI templates only under this key prefix of the data bucket."""
+
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-arm64"
+POWERTOOLS_ENVIRONMENT = {
+    "POWERTOOLS_SERVICE_NAME": "labelchain",
+    "POWERTOOLS_METRICS_NAMESPACE": "LabelChain",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+
+
+def powertools_layer_arn(layer_version: int) -> str:
+    """ARN of the managed Powertools layer in the deployment's own partition and region (tokens)."""
+    return (
+        f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+        f"{POWERTOOLS_LAYER_NAME}:{layer_version}"
+    )
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What differs between LabelChain functions; everything else comes from the factory."""
+
+    construct_id: str
+    module: str
+    description: str
+    memory_mb: int
+    timeout: Duration
+
+    @property
+    def handler(self) -> str:
+        """The import path Lambda calls; tests import exactly this path with ``lambdas/`` on sys.path."""
+        return f"{HANDLER_PACKAGE}.{self.module}.handler"
+
+    @property
+    def name_suffix(self) -> str:
+        """``create_job`` → ``create-job``: the function is named ``<resource prefix>-<name_suffix>``."""
+        return self.module.replace("_", "-")
+
+
+CREATE_JOB = FunctionSpec(
+    construct_id="CreateJob",
+    module="create_job",
+    description="Validates the input and starts the labeling job",
+    memory_mb=512,
+    timeout=Duration.seconds(60),
+)
+POLL_JOB = FunctionSpec(
+    construct_id="PollJob",
+    module="poll_job",
+    description="Describes the job, stores a progress snapshot, sets the next wait",
+    memory_mb=256,
+    timeout=Duration.seconds(30),
+)
+EXTRACT_MODEL = FunctionSpec(
+    construct_id="ExtractModel",
+    module="extract_model",
+    description="Records the job's active-learning model for chaining",
+    memory_mb=256,
+    timeout=Duration.seconds(30),
+)
+RECORD_METRICS = FunctionSpec(
+    construct_id="RecordMetrics",
+    module="record_metrics",
+    description="Reads the job output (it can be large), stores counters and cost",
+    memory_mb=1024,
+    timeout=Duration.minutes(5),
+)
+RECORD_FAILURE = FunctionSpec(
+    construct_id="RecordFailure",
+    module="record_failure",
+    description="Stores why an execution failed",
+    memory_mb=256,
+    timeout=Duration.seconds(30),
+)
+FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
+    CREATE_JOB,
+    POLL_JOB,
+    EXTRACT_MODEL,
+    RECORD_METRICS,
+    RECORD_FAILURE,
+)
+
+
+@dataclass(frozen=True)
+class FunctionDependencies:
+    """The stack resources the functions read, write or name in their environment."""
+
+    key: kms.IKey
+    table: ITable
+    data_bucket: s3.IBucket
+    output_bucket: s3.IBucket
+    ground_truth_role: iam.IRole
+
+
+class LabelChainFunctions(Construct):
+    """Creates the five functions; ``self.<name>`` is each function, ``self.roles`` their roles."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeploymentConfig,
+        dependencies: FunctionDependencies,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self._code = lambda_.Code.from_asset(str(LAMBDA_SOURCE_DIR), exclude=LAMBDA_ASSET_EXCLUDES)
+        self._layer = lambda_.LayerVersion.from_layer_version_arn(
+            self, "PowertoolsLayer", powertools_layer_arn(config.powertools_layer_version)
+        )
+        self._environment = {**self._labelchain_environment(config, dependencies), **POWERTOOLS_ENVIRONMENT}
+        self.roles: dict[str, iam.Role] = {}
+        self.log_groups: dict[str, logs.LogGroup] = {}
+
+        self.create_job = self._function(CREATE_JOB)
+        self.poll_job = self._function(POLL_JOB)
+        self.extract_model = self._function(EXTRACT_MODEL)
+        self.record_metrics = self._function(RECORD_METRICS)
+        self.record_failure = self._function(RECORD_FAILURE)
+        self._grant(dependencies)
+
+    @property
+    def by_construct_id(self) -> dict[str, lambda_.Function]:
+        """Every function by its construct id."""
+        return {
+            CREATE_JOB.construct_id: self.create_job,
+            POLL_JOB.construct_id: self.poll_job,
+            EXTRACT_MODEL.construct_id: self.extract_model,
+            RECORD_METRICS.construct_id: self.record_metrics,
+            RECORD_FAILURE.construct_id: self.record_failure,
+        }
+
+    @staticmethod
+    def _labelchain_environment(config: DeploymentConfig, deps: FunctionDependencies) -> dict[str, str]:
+        values = {
+            "resource_prefix": config.resource_prefix,
+            "table_name": deps.table.table_name,
+            "data_bucket": deps.data_bucket.bucket_name,
+            "output_bucket": deps.output_bucket.bucket_name,
+            "kms_key_arn": deps.key.key_arn,
+            "ground_truth_role_arn": deps.ground_truth_role.role_arn,
+            "default_prices": config.default_prices_json,
+        }
+        if values.keys() != ENVIRONMENT_VARIABLES.keys():
+            missing = sorted(ENVIRONMENT_VARIABLES.keys() - values.keys())
+            unknown = sorted(values.keys() - ENVIRONMENT_VARIABLES.keys())
+            raise ValueError(
+                "Lambda environment out of step with labelchain.settings.ENVIRONMENT_VARIABLES: "
+                f"missing {missing}, unknown {unknown}"
+            )
+        return {ENVIRONMENT_VARIABLES[field]: value for field, value in values.items()}
+
+    def _function(self, spec: FunctionSpec) -> lambda_.Function:
+        """The one factory: every LabelChain function is built here."""
+        log_group = logs.LogGroup(
+            self,
+            f"{spec.construct_id}Logs",
+            retention=self._config.log_retention,
+            removal_policy=self._config.cdk_removal_policy,
+        )
+        role = iam.Role(
+            self,
+            f"{spec.construct_id}Role",
+            description=f"LabelChain {spec.module}: only what this function calls",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        )
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            self,
+            spec.construct_id,
+            function_name=f"{self._config.resource_prefix}-{spec.name_suffix}",
+            description=f"LabelChain: {spec.description}",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            architecture=lambda_.Architecture.ARM_64,
+            code=self._code,
+            handler=spec.handler,
+            layers=[self._layer],
+            memory_size=spec.memory_mb,
+            timeout=spec.timeout,
+            environment=self._environment,
+            role=role,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            tracing=lambda_.Tracing.ACTIVE,
+        )
+        depend_on_role_policy_only(function, role)
+        self.roles[spec.construct_id] = role
+        self.log_groups[spec.construct_id] = log_group
+        return function
+
+    def _grant(self, deps: FunctionDependencies) -> None:
+        """Per-function permissions: grants where CDK has one, ARN-scoped statements where it has not."""
+        stack = Stack.of(self)
+        labeling_jobs_arn = stack.format_arn(
+            service="sagemaker",
+            resource="labeling-job",
+            resource_name=f"{self._config.resource_prefix}-*",
+        )
+        describe_labeling_job = iam.PolicyStatement(
+            sid="DescribeOwnLabelingJobs",
+            actions=["sagemaker:DescribeLabelingJob"],
+            resources=[labeling_jobs_arn],
+        )
+
+        for function in self.by_construct_id.values():
+            deps.table.grant_read_write_data(function)
+            function.add_to_role_policy(describe_labeling_job)
+
+        # create_job: start the job (with tags), pass the Ground Truth role to SageMaker, check the
+        # manifest, write the label-category file and UI template under labelchain/.
+        self.create_job.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="CreateOwnLabelingJobs",
+                actions=["sagemaker:CreateLabelingJob", "sagemaker:AddTags"],
+                resources=[labeling_jobs_arn],
+            )
+        )
+        self.create_job.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="PassGroundTruthRoleToSageMaker",
+                actions=["iam:PassRole"],
+                resources=[deps.ground_truth_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        deps.data_bucket.grant_read(self.create_job)
+        deps.data_bucket.grant_put(self.create_job, f"{DATA_BUCKET_WRITE_PREFIX}*")
+
+        # record_metrics: read what Ground Truth wrote (grant includes kms:Decrypt on the key).
+        deps.output_bucket.grant_read(self.record_metrics)

@@ -1,0 +1,239 @@
+"""cdk-nag wiring and every acknowledged (suppressed) finding, each on the exact construct it concerns.
+
+cdk-nag 3.x runs as a CDK policy-validation plugin, not as an Aspect (``Aspects.of(app).add(...)`` fails
+with "aspect.visit is not a function" on 3.x): ``Validations.of(app).add_plugins(AwsSolutionsChecks(app))``.
+Any unacknowledged finding then fails ``synth`` with a validation report (``validation-report.json`` in
+the output directory), so ``cdk synth``/``cdk deploy`` cannot ship a template with open findings.
+
+Findings are acknowledged with ``Validations.of(construct).acknowledge(...)`` on the role or function
+that carries them (never on the stack or app), one acknowledgment per finding: an IAM5 acknowledgment
+names the exact wildcard action or resource it accepts (``AwsSolutions-IAM5[Resource::...]``), so a new
+wildcard elsewhere in the same policy is still reported. cdk-nag records each acknowledgment and its
+reason in the cloud assembly metadata (``aws:cdk:acknowledged-rules``), which the infra tests audit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from aws_cdk import Acknowledgment as CdkAcknowledgment
+from aws_cdk import App, CfnElement, CfnMapping, Stack, Validations
+from cdk_nag import AwsSolutionsChecks
+from constructs import IConstruct
+
+from infra.functions import CREATE_JOB, RECORD_METRICS
+from infra.ground_truth_role import BUILT_IN_LAMBDA_KINDS
+from infra.stack import LabelChainStack
+
+RULE_PACK = "AwsSolutions"
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """One accepted finding: ``rule`` (e.g. ``AwsSolutions-IAM5``), the exact ``finding``, and why."""
+
+    rule: str
+    reason: str
+    finding: str | None = None
+
+    @property
+    def acknowledgment_id(self) -> str:
+        """The id cdk-nag 3 matches: ``AwsSolutions::<rule>[<finding>]``."""
+        suffix = f"[{self.finding}]" if self.finding else ""
+        return f"{RULE_PACK}::{self.rule}{suffix}"
+
+
+def apply_cdk_nag(app: App, stack: LabelChainStack) -> None:
+    """Run the AwsSolutions checks at synth and acknowledge the findings this stack accepts on purpose."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    for construct, suppressions in stack_suppressions(stack):
+        Validations.of(construct).acknowledge(
+            *(CdkAcknowledgment(id=item.acknowledgment_id, reason=item.reason) for item in suppressions)
+        )
+
+
+def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Suppression]]]:
+    """Every accepted finding, grouped by the construct it is acknowledged on."""
+    functions = stack.functions
+    ground_truth_role = stack.ground_truth.role
+    data_bucket_arn = _arn_reference(stack, stack.storage.data_bucket)
+    output_bucket_arn = _arn_reference(stack, stack.storage.output_bucket)
+    built_in_lambda_account = _find_in_map_reference(stack, stack.ground_truth.built_in_lambda_accounts)
+    labeling_jobs = (
+        "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
+        f"labeling-job/{stack.config.resource_prefix}-*"
+    )
+
+    every_function_role = [
+        _iam5(
+            "Resource::*",
+            "Active X-Ray tracing (Tracing.ACTIVE): xray:PutTraceSegments and xray:PutTelemetryRecords "
+            "support no resource-level permissions, so AWS requires Resource '*'.",
+        ),
+        _iam5(
+            f"Resource::{_arn_reference(stack, stack.jobs.table)}/index/*",
+            "table.grant_read_write_data on the LabelChain job table: the wildcard covers only that "
+            "table's own indexes (gsi1: a project's jobs in time order).",
+        ),
+        _iam5(
+            "Action::kms:GenerateDataKey*",
+            "Key-usage grant on the stack's own customer managed key (the statement's only resource) "
+            "that encrypts the job table: DynamoDB needs GenerateDataKey* to write items for this caller.",
+        ),
+        _iam5(
+            "Action::kms:ReEncrypt*",
+            "Key-usage grant on the stack's own customer managed key (the statement's only resource), "
+            "as CDK's DynamoDB/S3 grants add it for tables and buckets encrypted with that key.",
+        ),
+        _iam5(
+            f"Resource::{labeling_jobs}",
+            "sagemaker:DescribeLabelingJob: job names are derived per execution, so the ARN ends in a "
+            f"wildcard, limited to jobs named '{stack.config.resource_prefix}-*' in this account and region.",
+        ),
+    ]
+    runtime_pinned = Suppression(
+        "AwsSolutions-L1",
+        "Pinned to python3.13 on purpose: the functions import Powertools from the managed layer "
+        "AWSLambdaPowertoolsPythonV3-python313-arm64, built for exactly this runtime; the runtime and the "
+        "layer move together in one reviewed change.",
+    )
+    read_bucket = [
+        _iam5("Action::s3:GetBucket*", "bucket.grant_read: bucket-level reads (location, versioning)."),
+        _iam5("Action::s3:GetObject*", "bucket.grant_read: reads objects and their versions of one bucket."),
+        _iam5("Action::s3:List*", "bucket.grant_read: lists the keys of one bucket."),
+    ]
+
+    suppressions: list[tuple[IConstruct, list[Suppression]]] = []
+    for function in functions.by_construct_id.values():
+        suppressions.append((function, [runtime_pinned]))
+    for construct_id, role in functions.roles.items():
+        extra: list[Suppression] = []
+        if construct_id == CREATE_JOB.construct_id:
+            extra = [
+                *read_bucket,
+                _iam5(
+                    f"Resource::{data_bucket_arn}/*",
+                    "create_job reads the input manifest, which the caller may place anywhere in the data "
+                    "bucket; read-only, this bucket only.",
+                ),
+                _iam5(
+                    f"Resource::{data_bucket_arn}/labelchain/*",
+                    "create_job writes the label-category file and UI template of each job under the "
+                    "labelchain/ prefix of the data bucket; object names are per job.",
+                ),
+                _iam5(
+                    "Action::s3:Abort*", "bucket.grant_put: abort own multipart uploads under labelchain/."
+                ),
+            ]
+        elif construct_id == RECORD_METRICS.construct_id:
+            extra = [
+                *read_bucket,
+                _iam5(
+                    f"Resource::{output_bucket_arn}/*",
+                    "record_metrics reads the output Ground Truth writes under <output>/<job name>/ "
+                    "(manifests, annotations, active-learning files); read-only, output bucket only.",
+                ),
+            ]
+        suppressions.append((role, [*every_function_role, *extra]))
+
+    suppressions.append(
+        (
+            ground_truth_role,
+            [
+                *read_bucket,
+                _iam5(
+                    f"Resource::{data_bucket_arn}/*",
+                    "Ground Truth reads the job's manifest, images, label-category file and UI template, "
+                    "which live anywhere in the data bucket (read-only).",
+                ),
+                _iam5(
+                    f"Resource::{output_bucket_arn}/*",
+                    "Ground Truth writes and re-reads the job's output under <output>/<job name>/; "
+                    "objects of the output bucket only, no delete.",
+                ),
+                _iam5("Action::s3:Abort*", "bucket.grant_put: Ground Truth aborts own multipart uploads."),
+                _iam5(
+                    "Action::kms:GenerateDataKey*",
+                    "Key usage on the stack's own customer managed key (the statement's only resource), "
+                    "needed to write SSE-KMS objects to the output bucket.",
+                ),
+                _iam5(
+                    "Action::kms:ReEncrypt*",
+                    "Key usage on the stack's own customer managed key (the statement's only resource), "
+                    "added by CDK's bucket grants for SSE-KMS buckets.",
+                ),
+                *(
+                    _iam5(
+                        f"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:{kind}/*",
+                        f"Automated data labeling: Ground Truth creates and manages {kind}s with this role; "
+                        "their names are generated by Ground Truth, so only account and region can be fixed.",
+                    )
+                    for kind in ("training-job", "transform-job", "model")
+                ),
+                *(
+                    _iam5(
+                        f"Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:{built_in_lambda_account}:"
+                        f"function:{kind}-*",
+                        f"Built-in {kind}-<TaskType> Lambdas of Ground Truth's task types, in the AWS-owned "
+                        "account of this region (looked up in LabelChain's region table); the wildcard is "
+                        "the task type only.",
+                    )
+                    for kind in BUILT_IN_LAMBDA_KINDS
+                ),
+                _iam5(
+                    "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
+                    "log-group:/aws/sagemaker/*",
+                    "SageMaker writes labeling, training and transform job logs to /aws/sagemaker/* log "
+                    "groups, one stream per job.",
+                ),
+                _iam5(
+                    "Resource::*",
+                    "cloudwatch:PutMetricData supports no resource-level permissions; the statement is "
+                    "limited by condition to the /aws/sagemaker/* metric namespaces.",
+                ),
+            ],
+        )
+    )
+
+    state_machine = stack.labeling_job.state_machine
+    suppressions.append(
+        (
+            state_machine.role,
+            [
+                _iam5(
+                    "Resource::*",
+                    "Step Functions logging (log deliveries: logs:*LogDelivery, DescribeLogGroups, "
+                    "resource policies) and X-Ray tracing support no resource-level permissions.",
+                ),
+                *(
+                    _iam5(
+                        f"Resource::{_arn_reference(stack, function)}:*",
+                        "LambdaInvoke grants invoking this one function's versions and aliases "
+                        "(<function ARN>:*), as CDK does for every Lambda task.",
+                    )
+                    for function in functions.by_construct_id.values()
+                ),
+            ],
+        )
+    )
+    return suppressions
+
+
+def _iam5(finding: str, reason: str) -> Suppression:
+    return Suppression("AwsSolutions-IAM5", reason, finding)
+
+
+def _arn_reference(stack: Stack, construct: IConstruct) -> str:
+    """How cdk-nag prints ``Fn::GetAtt [<logical id>, Arn]`` in a finding: ``<LogicalId.Arn>``."""
+    default_child = construct.node.default_child
+    if not isinstance(default_child, CfnElement):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource")
+    logical_id = stack.resolve(stack.get_logical_id(default_child))
+    return f"<{logical_id}.Arn>"
+
+
+def _find_in_map_reference(stack: Stack, mapping: CfnMapping) -> str:
+    """How cdk-nag prints the region lookup ``Fn::FindInMap [<mapping>, <AWS::Region>, account]``."""
+    lookup = {"Fn::FindInMap": [stack.resolve(mapping.logical_id), {"Ref": "AWS::Region"}, "account"]}
+    return json.dumps(lookup, separators=(",", ":"))

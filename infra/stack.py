@@ -1,0 +1,75 @@
+"""The LabelChain stack: composes the constructs and publishes what operators need as outputs.
+
+Environment-agnostic on purpose: no account or region is looked up at synth, every ARN is built from
+CloudFormation pseudo parameters, so one synthesized template deploys anywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra.config import DeploymentConfig
+from infra.functions import FunctionDependencies, LabelChainFunctions
+from infra.ground_truth_role import GroundTruthRole
+from infra.labeling_job_workflow import LabelingJobWorkflow
+from infra.storage import LabelChainStorage
+from infra.table import LabelChainTable
+
+STACK_ID = "LabelChain"
+"""Construct id of the stack, hence ``cdk.out/LabelChain.template.json``."""
+
+
+class LabelChainStack(Stack):
+    """Storage, table, Ground Truth role, functions and the LabelingJob workflow."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        self.storage = LabelChainStorage(self, "Storage", removal_policy=config.cdk_removal_policy)
+        self.jobs = LabelChainTable(
+            self, "Jobs", key=self.storage.key, removal_policy=config.cdk_removal_policy
+        )
+        self.ground_truth = GroundTruthRole(
+            self,
+            "GroundTruth",
+            data_bucket=self.storage.data_bucket,
+            output_bucket=self.storage.output_bucket,
+        )
+        self.functions = LabelChainFunctions(
+            self,
+            "Functions",
+            config=config,
+            dependencies=FunctionDependencies(
+                key=self.storage.key,
+                table=self.jobs.table,
+                data_bucket=self.storage.data_bucket,
+                output_bucket=self.storage.output_bucket,
+                ground_truth_role=self.ground_truth.role,
+            ),
+        )
+        self.labeling_job = LabelingJobWorkflow(self, "LabelingJob", config=config, functions=self.functions)
+        self._outputs()
+
+    def _outputs(self) -> None:
+        outputs = {
+            "DataBucketName": (self.storage.data_bucket.bucket_name, "Upload manifests and images here"),
+            "OutputBucketName": (
+                self.storage.output_bucket.bucket_name,
+                "Ground Truth writes job output here",
+            ),
+            "AccessLogBucketName": (self.storage.access_log_bucket.bucket_name, "S3 server access logs"),
+            "KmsKeyArn": (self.storage.key.key_arn, "Customer managed key of the buckets and the table"),
+            "TableName": (self.jobs.table.table_name, "Jobs, progress snapshots, models and metrics"),
+            "LabelingJobStateMachineArn": (
+                self.labeling_job.state_machine.state_machine_arn,
+                "Start one labeling job by starting an execution of this state machine",
+            ),
+            "GroundTruthRoleArn": (self.ground_truth.role.role_arn, "Execution role of the labeling jobs"),
+        }
+        for output_id, (value, description) in outputs.items():
+            CfnOutput(self, output_id, value=value, description=description)

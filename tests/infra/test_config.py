@@ -1,0 +1,118 @@
+"""The deployment settings: what cdk.json ships, what -c overrides may change, and how bad values fail.
+
+No synth here: config validation is plain pydantic and runs in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
+
+from infra.application import CDK_JSON, cdk_json_context, stack_name_for
+from infra.config import CONTEXT_KEYS, ContextError, DeploymentConfig, config_from_context
+
+pytestmark = pytest.mark.infra
+
+VALID: dict[str, Any] = {
+    "resource_prefix": "labelchain",
+    "powertools_layer_version": 42,
+    "default_prices": {},
+    "removal_policy": "retain",
+    "log_retention_days": 90,
+}
+
+
+def test_cdk_json_runs_the_app_with_the_project_venv() -> None:
+    assert json.loads(CDK_JSON.read_text())["app"] == ".venv/bin/python app.py"
+
+
+def test_cdk_json_sets_every_labelchain_context_key_to_a_valid_value() -> None:
+    context = cdk_json_context()
+
+    config = config_from_context(context)
+
+    assert set(CONTEXT_KEYS) <= context.keys()
+    assert config.resource_prefix == "labelchain"
+    assert config.removal_policy == "retain"
+    assert config.default_prices == {}
+
+
+def test_cdk_json_documents_where_the_powertools_layer_version_comes_from() -> None:
+    note = cdk_json_context()["//powertools_layer_version"]
+
+    assert "3.37.0" in note
+    assert str(cdk_json_context()["powertools_layer_version"]) in note
+
+
+def test_data_is_retained_and_logs_kept_90_days_by_default() -> None:
+    config = config_from_context({"powertools_layer_version": 42})
+
+    assert config.cdk_removal_policy == RemovalPolicy.RETAIN
+    assert config.log_retention == logs.RetentionDays.THREE_MONTHS
+
+
+def test_cli_string_values_are_coerced_like_cdk_json_values() -> None:
+    # Given: what `cdk deploy -c key=value` delivers (strings)
+    context = {
+        "resource_prefix": "team-a",
+        "powertools_layer_version": "40",
+        "default_prices": '{"object_fee": 0.08, "task_price": 0.036}',
+        "removal_policy": "DESTROY",
+        "log_retention_days": "30",
+    }
+
+    config = config_from_context(context)
+
+    assert config.powertools_layer_version == 40
+    assert config.default_prices == {"object_fee": 0.08, "task_price": 0.036}
+    assert config.cdk_removal_policy == RemovalPolicy.DESTROY
+    assert config.log_retention == logs.RetentionDays.ONE_MONTH
+
+
+def test_default_prices_reach_the_lambdas_as_compact_sorted_json() -> None:
+    config = DeploymentConfig(**{**VALID, "default_prices": {"b": 1, "a": {"y": 2, "x": 1}}})
+
+    assert config.default_prices_json == '{"a":{"x":1,"y":2},"b":1}'
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("resource_prefix", "Team_A", "String should match pattern"),
+        ("resource_prefix", "a-prefix-longer-than-twenty-one", "String should match pattern"),
+        ("powertools_layer_version", 0, "greater than or equal to 1"),
+        ("powertools_layer_version", "latest", "valid integer"),
+        ("default_prices", "{not json", "is not valid JSON"),
+        ("default_prices", "[1, 2]", "valid dictionary"),
+        ("removal_policy", "keep", "'retain' or 'destroy'"),
+        ("log_retention_days", 10, "CloudWatch Logs retention period"),
+    ],
+)
+def test_an_invalid_context_value_fails_synth_naming_the_key(key: str, value: object, message: str) -> None:
+    with pytest.raises(ContextError) as raised:
+        config_from_context({**VALID, key: value})
+
+    assert f"context key '{key}'" in str(raised.value)
+    assert message in str(raised.value)
+
+
+def test_a_missing_layer_version_is_reported_by_name() -> None:
+    with pytest.raises(ContextError, match="context key 'powertools_layer_version': Field required"):
+        config_from_context({"resource_prefix": "labelchain"})
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ContextError) as raised:
+        config_from_context({**VALID, "resource_prefix": "X", "log_retention_days": 2})
+
+    assert "'resource_prefix'" in str(raised.value)
+    assert "'log_retention_days'" in str(raised.value)
+
+
+def test_the_default_prefix_keeps_the_plain_stack_name_and_others_are_suffixed() -> None:
+    assert stack_name_for("labelchain") == "LabelChain"
+    assert stack_name_for("team-a") == "LabelChain-team-a"

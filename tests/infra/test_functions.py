@@ -1,0 +1,167 @@
+"""The five Lambdas: one factory, so every function shares runtime, layer, logging, tracing and env."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.functions import FUNCTION_SPECS, POWERTOOLS_ENVIRONMENT, FunctionSpec
+from labelchain.settings import ENVIRONMENT_VARIABLES
+from tests.infra.conftest import CloudAssembly, render
+
+pytestmark = pytest.mark.infra
+
+FUNCTION_NAMES = [f"labelchain-{spec.name_suffix}" for spec in FUNCTION_SPECS]
+LAYER_ARN = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:42"
+
+
+def _spec(name: str) -> FunctionSpec:
+    return next(spec for spec in FUNCTION_SPECS if f"labelchain-{spec.name_suffix}" == name)
+
+
+def test_there_are_exactly_the_five_labelchain_functions(assembly: CloudAssembly) -> None:
+    names = sorted(
+        p["Properties"]["FunctionName"] for p in assembly.resources("AWS::Lambda::Function").values()
+    )
+
+    assert names == sorted(FUNCTION_NAMES)
+
+
+@pytest.mark.parametrize("name", FUNCTION_NAMES)
+def test_function_runs_python_313_on_arm_with_its_handler_module(template: Template, name: str) -> None:
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "FunctionName": name,
+            "Runtime": "python3.13",
+            "Architectures": ["arm64"],
+            "Handler": f"labelchain.handlers.{_spec(name).module}.handler",
+            "TracingConfig": {"Mode": "Active"},
+            "LoggingConfig": Match.object_like({"LogFormat": "JSON"}),
+        },
+    )
+
+
+@pytest.mark.parametrize("name", FUNCTION_NAMES)
+def test_function_uses_the_managed_powertools_layer_in_its_own_partition_and_region(
+    assembly: CloudAssembly, name: str
+) -> None:
+    _, properties = assembly.function(name)
+
+    assert properties["Layers"] == [
+        {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":lambda:",
+                    {"Ref": "AWS::Region"},
+                    ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:42",
+                ],
+            ]
+        }
+    ]
+    assert render(properties["Layers"]) == [LAYER_ARN]
+
+
+@pytest.mark.parametrize("name", FUNCTION_NAMES)
+def test_function_environment_carries_the_settings_contract_and_powertools_settings(
+    assembly: CloudAssembly, name: str
+) -> None:
+    _, properties = assembly.function(name)
+    variables: dict[str, Any] = properties["Environment"]["Variables"]
+
+    assert set(variables) == set(ENVIRONMENT_VARIABLES.values()) | set(POWERTOOLS_ENVIRONMENT)
+    assert {key: variables[key] for key in POWERTOOLS_ENVIRONMENT} == {
+        "POWERTOOLS_SERVICE_NAME": "labelchain",
+        "POWERTOOLS_METRICS_NAMESPACE": "LabelChain",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+
+
+def test_environment_values_point_at_this_stacks_resources(assembly: CloudAssembly) -> None:
+    _, properties = assembly.function("labelchain-poll-job")
+    variables = properties["Environment"]["Variables"]
+    (table_id,) = assembly.resources("AWS::DynamoDB::Table")
+    (key_id,) = assembly.resources("AWS::KMS::Key")
+    buckets = assembly.resources("AWS::S3::Bucket")
+    data_id = next(b for b in buckets if b.startswith("StorageDataBucket"))
+    output_id = next(b for b in buckets if b.startswith("StorageOutputBucket"))
+    role_id = next(r for r in assembly.resources("AWS::IAM::Role") if r.startswith("GroundTruthRole"))
+
+    assert variables[ENVIRONMENT_VARIABLES["resource_prefix"]] == "labelchain"
+    assert variables[ENVIRONMENT_VARIABLES["table_name"]] == {"Ref": table_id}
+    assert variables[ENVIRONMENT_VARIABLES["data_bucket"]] == {"Ref": data_id}
+    assert variables[ENVIRONMENT_VARIABLES["output_bucket"]] == {"Ref": output_id}
+    assert variables[ENVIRONMENT_VARIABLES["kms_key_arn"]] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert variables[ENVIRONMENT_VARIABLES["ground_truth_role_arn"]] == {"Fn::GetAtt": [role_id, "Arn"]}
+    assert variables[ENVIRONMENT_VARIABLES["default_prices"]] == "{}"
+
+
+@pytest.mark.parametrize(
+    ("name", "memory_mb", "timeout_s"),
+    [
+        ("labelchain-create-job", 512, 60),
+        ("labelchain-poll-job", 256, 30),
+        ("labelchain-extract-model", 256, 30),
+        ("labelchain-record-metrics", 1024, 300),
+        ("labelchain-record-failure", 256, 30),
+    ],
+)
+def test_record_metrics_gets_the_memory_and_time_to_read_a_large_output(
+    assembly: CloudAssembly, name: str, memory_mb: int, timeout_s: int
+) -> None:
+    _, properties = assembly.function(name)
+
+    assert (properties["MemorySize"], properties["Timeout"]) == (memory_mb, timeout_s)
+
+
+@pytest.mark.parametrize("name", FUNCTION_NAMES)
+def test_function_logs_to_its_own_retained_log_group_with_retention(
+    assembly: CloudAssembly, name: str
+) -> None:
+    _, properties = assembly.function(name)
+    log_group_id = properties["LoggingConfig"]["LogGroup"]["Ref"]
+    log_group = assembly.template["Resources"][log_group_id]
+
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["RetentionInDays"] == 90
+    assert log_group["DeletionPolicy"] == "Retain"
+
+
+def test_each_function_has_its_own_log_group_and_role(assembly: CloudAssembly) -> None:
+    functions = [assembly.function(name)[1] for name in FUNCTION_NAMES]
+
+    assert len({f["LoggingConfig"]["LogGroup"]["Ref"] for f in functions}) == len(FUNCTION_NAMES)
+    assert len({f["Role"]["Fn::GetAtt"][0] for f in functions}) == len(FUNCTION_NAMES)
+
+
+def test_functions_use_no_aws_managed_policies(assembly: CloudAssembly) -> None:
+    for name in FUNCTION_NAMES:
+        _, properties = assembly.function(name)
+        role = assembly.template["Resources"][properties["Role"]["Fn::GetAtt"][0]]
+        assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_the_asset_is_the_labelchain_package_without_tests_or_caches(assembly: CloudAssembly) -> None:
+    (asset_dir,) = [path for path in assembly.directory.iterdir() if path.name.startswith("asset.")]
+    files = [path.relative_to(asset_dir).as_posix() for path in asset_dir.rglob("*") if path.is_file()]
+
+    assert "labelchain/settings.py" in files
+    assert all(path.startswith("labelchain/") for path in files)
+    assert not [path for path in files if "__pycache__" in path or path.endswith(".pyc") or "/tests/" in path]
+
+
+def test_functions_wait_for_their_permissions_but_not_redundantly_for_their_role(
+    assembly: CloudAssembly,
+) -> None:
+    policies = assembly.resources("AWS::IAM::Policy")
+    for name in FUNCTION_NAMES:
+        logical_id, properties = assembly.function(name)
+        role = properties["Role"]["Fn::GetAtt"][0]
+        (role_policy,) = [pid for pid, p in policies.items() if {"Ref": role} in p["Properties"]["Roles"]]
+
+        assert assembly.template["Resources"][logical_id]["DependsOn"] == [role_policy]

@@ -1,0 +1,30 @@
+"""Every handler the template names is importable, exactly as Lambda will import it."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import pytest
+
+from infra.application import PROJECT_ROOT
+from infra.definitions import lambda_functions
+from tests.infra.conftest import CloudAssembly
+
+pytestmark = pytest.mark.infra
+
+
+def test_every_handler_in_the_template_is_an_importable_callable(
+    assembly: CloudAssembly, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(PROJECT_ROOT / "lambdas"))
+    handlers = sorted(properties["Handler"] for properties in lambda_functions(assembly.template).values())
+
+    assert len(handlers) == 5
+    for handler in handlers:
+        module_name, attribute = handler.rsplit(".", 1)
+        module = importlib.import_module(module_name)
+        assert callable(getattr(module, attribute, None)), handler
+        assert module.__file__ is not None
+        assert module.__file__.startswith(str(PROJECT_ROOT / "lambdas")), module.__file__
+    assert "labelchain" in sys.modules

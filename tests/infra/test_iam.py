@@ -1,0 +1,285 @@
+"""Least privilege: what each role may do, on which resources, and what it may not do.
+
+Policies are read with references rendered as text (``<LogicalId.Arn>``, pseudo parameters as
+``aws``/``us-east-1``/``123456789012``), so each assertion compares the exact resource a permission is on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.functions import DATA_BUCKET_WRITE_PREFIX
+from labelchain.core.regions import GROUND_TRUTH_LAMBDA_ACCOUNTS
+from labelchain.services.create_job import JOB_FILES_PREFIX
+from tests.infra.conftest import CloudAssembly, as_list
+
+pytestmark = pytest.mark.infra
+
+LABELING_JOBS = "arn:aws:sagemaker:us-east-1:123456789012:labeling-job/labelchain-*"
+FUNCTIONS = [
+    "labelchain-create-job",
+    "labelchain-poll-job",
+    "labelchain-extract-model",
+    "labelchain-record-metrics",
+    "labelchain-record-failure",
+]
+PASSED_TO_SAGEMAKER = {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+
+
+def _actions(statements: list[dict[str, Any]]) -> set[str]:
+    return {action for statement in statements for action in as_list(statement["Action"])}
+
+
+def _granting(statements: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
+    return [statement for statement in statements if action in as_list(statement["Action"])]
+
+
+def _logical_id(assembly: CloudAssembly, resource_type: str, prefix: str) -> str:
+    (logical_id,) = [lid for lid in assembly.resources(resource_type) if lid.startswith(prefix)]
+    return logical_id
+
+
+def _ground_truth_role(assembly: CloudAssembly) -> str:
+    return _logical_id(assembly, "AWS::IAM::Role", "GroundTruthRole")
+
+
+def test_no_policy_statement_denies_or_allows_beyond_allow(assembly: CloudAssembly) -> None:
+    for policy in assembly.resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            assert "NotAction" not in statement
+            assert "NotResource" not in statement
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_sagemaker_permissions_are_only_on_this_prefixs_labeling_jobs(
+    assembly: CloudAssembly, name: str
+) -> None:
+    statements = assembly.function_role_statements(name)
+    sagemaker = [s for s in statements if any(a.startswith("sagemaker:") for a in as_list(s["Action"]))]
+
+    assert sagemaker, f"{name} cannot describe its labeling job"
+    for statement in sagemaker:
+        assert as_list(statement["Resource"]) == [LABELING_JOBS]
+    assert "sagemaker:DescribeLabelingJob" in _actions(sagemaker)
+
+
+def test_only_create_job_creates_and_tags_labeling_jobs(assembly: CloudAssembly) -> None:
+    creating = {"sagemaker:CreateLabelingJob", "sagemaker:AddTags"}
+    granted = {name: _actions(assembly.function_role_statements(name)) & creating for name in FUNCTIONS}
+
+    assert granted == {name: creating if name == "labelchain-create-job" else set() for name in FUNCTIONS}
+
+
+def test_no_function_may_stop_or_delete_anything_in_sagemaker(assembly: CloudAssembly) -> None:
+    for name in FUNCTIONS:
+        actions = _actions(assembly.function_role_statements(name))
+        assert not {a for a in actions if a.startswith(("sagemaker:Stop", "sagemaker:Delete"))}, name
+
+
+def test_create_job_passes_only_the_ground_truth_role_and_only_to_sagemaker(assembly: CloudAssembly) -> None:
+    statements = _granting(assembly.function_role_statements("labelchain-create-job"), "iam:PassRole")
+
+    (statement,) = statements
+    assert as_list(statement["Resource"]) == [f"<{_ground_truth_role(assembly)}.Arn>"]
+    assert statement["Condition"] == PASSED_TO_SAGEMAKER
+
+
+@pytest.mark.parametrize("name", [n for n in FUNCTIONS if n != "labelchain-create-job"])
+def test_other_functions_cannot_pass_roles_or_write_s3(assembly: CloudAssembly, name: str) -> None:
+    actions = _actions(assembly.function_role_statements(name))
+
+    assert "iam:PassRole" not in actions
+    assert not {a for a in actions if a.startswith("s3:Put") or a.startswith("s3:Delete")}
+
+
+def test_create_job_reads_the_data_bucket_and_writes_only_under_labelchain(assembly: CloudAssembly) -> None:
+    data = f"<{_logical_id(assembly, 'AWS::S3::Bucket', 'StorageDataBucket')}.Arn>"
+    statements = assembly.function_role_statements("labelchain-create-job")
+
+    (write,) = _granting(statements, "s3:PutObject")
+    (read,) = _granting(statements, "s3:GetObject*")
+    assert as_list(write["Resource"]) == [f"{data}/labelchain/*"]
+    assert set(as_list(read["Resource"])) == {data, f"{data}/*"}
+    assert not {a for a in _actions(statements) if a.startswith("s3:Delete")}
+
+
+def test_the_write_prefix_is_where_create_job_puts_its_files() -> None:
+    assert f"{JOB_FILES_PREFIX}/" == DATA_BUCKET_WRITE_PREFIX
+
+
+def test_record_metrics_reads_but_never_writes_the_output_bucket(assembly: CloudAssembly) -> None:
+    output = f"<{_logical_id(assembly, 'AWS::S3::Bucket', 'StorageOutputBucket')}.Arn>"
+    statements = assembly.function_role_statements("labelchain-record-metrics")
+
+    (read,) = _granting(statements, "s3:GetObject*")
+    assert set(as_list(read["Resource"])) == {output, f"{output}/*"}
+    assert not {a for a in _actions(statements) if a.startswith(("s3:Put", "s3:Delete", "s3:Abort"))}
+
+
+@pytest.mark.parametrize(
+    ("name", "buckets"),
+    [
+        ("labelchain-create-job", {"StorageDataBucket"}),
+        ("labelchain-poll-job", set()),
+        ("labelchain-extract-model", set()),
+        ("labelchain-record-metrics", {"StorageOutputBucket"}),
+        ("labelchain-record-failure", set()),
+    ],
+)
+def test_each_function_reaches_only_the_buckets_it_reads(
+    assembly: CloudAssembly, name: str, buckets: set[str]
+) -> None:
+    statements = assembly.function_role_statements(name)
+    s3_resources = {
+        resource
+        for statement in statements
+        if any(action.startswith("s3:") for action in as_list(statement["Action"]))
+        for resource in as_list(statement["Resource"])
+    }
+
+    all_buckets = ("StorageDataBucket", "StorageOutputBucket", "StorageAccessLogBucket")
+    assert {b for b in all_buckets if any(r.startswith(f"<{b}") for r in s3_resources)} == buckets
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_every_function_reads_and_writes_the_job_table_and_its_index(
+    assembly: CloudAssembly, name: str
+) -> None:
+    table = f"<{_logical_id(assembly, 'AWS::DynamoDB::Table', 'JobsTable')}.Arn>"
+    statements = assembly.function_role_statements(name)
+
+    (dynamodb,) = _granting(statements, "dynamodb:PutItem")
+    assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"} <= set(dynamodb["Action"])
+    assert set(as_list(dynamodb["Resource"])) == {table, f"{table}/index/*"}
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_every_function_uses_only_the_stack_key(assembly: CloudAssembly, name: str) -> None:
+    key = f"<{_logical_id(assembly, 'AWS::KMS::Key', 'StorageKey')}.Arn>"
+    statements = assembly.function_role_statements(name)
+
+    kms = [s for s in statements if any(a.startswith("kms:") for a in as_list(s["Action"]))]
+    assert kms
+    assert {resource for s in kms for resource in as_list(s["Resource"])} == {key}
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_every_function_writes_logs_only_to_its_own_log_group(assembly: CloudAssembly, name: str) -> None:
+    _, properties = assembly.function(name)
+    statements = assembly.function_role_statements(name)
+
+    (logs,) = _granting(statements, "logs:PutLogEvents")
+    assert as_list(logs["Resource"]) == [f"<{properties['LoggingConfig']['LogGroup']['Ref']}.Arn>"]
+
+
+def test_only_x_ray_is_granted_on_every_resource_to_functions(assembly: CloudAssembly) -> None:
+    for name in FUNCTIONS:
+        unscoped = [s for s in assembly.function_role_statements(name) if "*" in as_list(s["Resource"])]
+        assert _actions(unscoped) == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, name
+
+
+def test_ground_truth_role_trusts_only_sagemaker_acting_for_this_account(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "Description": Match.string_like_regexp("Ground Truth"),
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "sts:AssumeRole",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sagemaker.amazonaws.com"},
+                        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                    }
+                ],
+                "Version": "2012-10-17",
+            },
+        },
+    )
+
+
+def test_ground_truth_role_reads_data_and_writes_output_but_deletes_nothing(assembly: CloudAssembly) -> None:
+    data = f"<{_logical_id(assembly, 'AWS::S3::Bucket', 'StorageDataBucket')}.Arn>"
+    output = f"<{_logical_id(assembly, 'AWS::S3::Bucket', 'StorageOutputBucket')}.Arn>"
+    statements = assembly.role_statements(_ground_truth_role(assembly))
+
+    (write,) = _granting(statements, "s3:PutObject")
+    reads = _granting(statements, "s3:GetObject*")
+    assert as_list(write["Resource"]) == [f"{output}/*"]
+    assert {r for s in reads for r in as_list(s["Resource"])} == {data, f"{data}/*", output, f"{output}/*"}
+    assert not {a for a in _actions(statements) if "Delete" in a and a.startswith("s3:")}
+
+
+def test_ground_truth_role_runs_auto_labeling_jobs_in_this_account_and_region(
+    assembly: CloudAssembly,
+) -> None:
+    statements = assembly.role_statements(_ground_truth_role(assembly))
+
+    (training,) = _granting(statements, "sagemaker:CreateTrainingJob")
+    assert {"sagemaker:CreateTransformJob", "sagemaker:CreateModel"} <= set(training["Action"])
+    assert set(as_list(training["Resource"])) == {
+        f"arn:aws:sagemaker:us-east-1:123456789012:{kind}/*"
+        for kind in ("training-job", "transform-job", "model")
+    }
+    assert "sagemaker:CreateLabelingJob" not in _actions(statements)
+
+
+def test_ground_truth_role_passes_only_itself_and_only_to_sagemaker(assembly: CloudAssembly) -> None:
+    role = _ground_truth_role(assembly)
+
+    (statement,) = _granting(assembly.role_statements(role), "iam:PassRole")
+    assert as_list(statement["Resource"]) == [f"<{role}.Arn>"]
+    assert statement["Condition"] == PASSED_TO_SAGEMAKER
+
+
+def test_ground_truth_role_invokes_only_the_built_in_lambdas_of_this_regions_aws_account(
+    assembly: CloudAssembly,
+) -> None:
+    statements = assembly.role_statements(_ground_truth_role(assembly))
+
+    (invoke,) = _granting(statements, "lambda:InvokeFunction")
+    # us-east-1's Ground Truth account, looked up from labelchain.core.regions through a template mapping
+    assert set(as_list(invoke["Resource"])) == {
+        "arn:aws:lambda:us-east-1:432418664414:function:PRE-*",
+        "arn:aws:lambda:us-east-1:432418664414:function:ACS-*",
+    }
+
+
+def test_the_region_mapping_is_labelchains_region_table(assembly: CloudAssembly) -> None:
+    (mapping,) = assembly.template["Mappings"].values()
+
+    assert mapping == {
+        region: {"account": account} for region, account in GROUND_TRUTH_LAMBDA_ACCOUNTS.items()
+    }
+
+
+def test_deploying_outside_the_ground_truth_regions_stops_with_a_reason(assembly: CloudAssembly) -> None:
+    rules = {k: v for k, v in assembly.template["Rules"].items() if k != "CheckBootstrapVersion"}
+
+    ((_, rule),) = rules.items()
+    (assertion,) = rule["Assertions"]
+    assert "us-east-1" in assertion["Assert"]["Fn::Contains"][0]
+    assert "built-in labeling Lambdas" in assertion["AssertDescription"]
+
+
+def test_ground_truth_role_logs_and_metrics_stay_in_sagemakers_namespace(assembly: CloudAssembly) -> None:
+    statements = assembly.role_statements(_ground_truth_role(assembly))
+
+    (logs,) = _granting(statements, "logs:PutLogEvents")
+    (metrics,) = _granting(statements, "cloudwatch:PutMetricData")
+    assert as_list(logs["Resource"]) == ["arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/*"]
+    assert metrics["Condition"] == {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*"]}}
+
+
+def test_state_machine_may_invoke_only_the_five_functions(assembly: CloudAssembly) -> None:
+    role = _logical_id(assembly, "AWS::IAM::Role", "LabelingJobStateMachineRole")
+    functions = assembly.resources("AWS::Lambda::Function")
+
+    (invoke,) = _granting(assembly.role_statements(role), "lambda:InvokeFunction")
+    assert set(as_list(invoke["Resource"])) == {
+        arn for fid in functions for arn in (f"<{fid}.Arn>", f"<{fid}.Arn>:*")
+    }
