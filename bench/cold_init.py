@@ -157,7 +157,6 @@ def lambda_environment(staged: Path, workdir: Path) -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1",
             "LAMBDA_TASK_ROOT": str(staged),
             "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
             "TZ": ":UTC",
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,

@@ -22,11 +22,13 @@ from labelchain.core.records import (
     ModelPointer,
     ProgressSnapshot,
     execution_failure_key,
+    experiment_key,
     job_key,
     latest_model_key,
     model_key,
     project_jobs_index_key,
     snapshot_key,
+    trigger_key,
 )
 
 _serializer = TypeSerializer()
@@ -222,3 +224,32 @@ class JobStore:
     def record_execution_failure(self, failure: ExecutionFailure) -> None:
         """Keep the error of an execution that never got as far as a job."""
         self._call("put_item", Item=model_to_item(failure, execution_failure_key(failure.execution_arn)))
+
+    def save_comparison(self, execution_name: str, comparison: BaseModel) -> None:
+        """Write (or rewrite, idempotently) an experiment's comparison record."""
+        self._call("put_item", Item=model_to_item(comparison, experiment_key(execution_name)))
+
+    def get_comparison(self, execution_name: str) -> dict[str, Any] | None:
+        """An experiment's comparison record as plain values, or None."""
+        keys = {k: _serializer.serialize(v) for k, v in experiment_key(execution_name).items()}
+        item = self._call("get_item", Key=keys, ConsistentRead=True).get("Item")
+        return None if item is None else item_to_plain(item)
+
+    def claim_trigger(self, bucket: str, key: str, version: str, execution_arn: str, at: datetime) -> str:
+        """Claim a manifest upload for one execution; returns the execution that owns it.
+
+        S3 → EventBridge delivers at least once, so the same upload can start two executions; the
+        first to claim it wins and the caller compares the returned owner with itself.
+        """
+        item = {
+            **{k: _serializer.serialize(v) for k, v in trigger_key(bucket, key, version).items()},
+            "execution_arn": {"S": execution_arn},
+            "claimed_at": {"S": at.isoformat()},
+        }
+        try:
+            self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except RecordExists:
+            keys = {k: _serializer.serialize(v) for k, v in trigger_key(bucket, key, version).items()}
+            existing = self._call("get_item", Key=keys, ConsistentRead=True)["Item"]
+            return str(existing["execution_arn"]["S"])
+        return execution_arn

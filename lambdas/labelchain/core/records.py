@@ -7,6 +7,8 @@ Access patterns (one table, ``pk``/``sk`` plus GSI ``gsi1``):
   * the project's latest model ............... pk=PROJECT#<p>         sk=MODEL#LATEST
   * which job trained a model ................ pk=MODEL#<arn>          sk=MODEL
   * an execution that failed before a job .... pk=EXECUTION#<arn>      sk=FAILURE
+  * an experiment's comparison ............... pk=EXPERIMENT#<name>    sk=COMPARISON
+  * a manifest upload that started a job ..... pk=TRIGGER#<s3 uri>     sk=VERSION#<version>
 """
 
 from __future__ import annotations
@@ -51,6 +53,14 @@ def latest_model_key(project: str) -> dict[str, str]:
 
 def model_key(model_arn: str) -> dict[str, str]:
     return {"pk": f"MODEL#{model_arn}", "sk": "MODEL"}
+
+
+def experiment_key(execution_name: str) -> dict[str, str]:
+    return {"pk": f"EXPERIMENT#{execution_name}", "sk": "COMPARISON"}
+
+
+def trigger_key(bucket: str, key: str, version: str) -> dict[str, str]:
+    return {"pk": f"TRIGGER#s3://{bucket}/{key}", "sk": f"VERSION#{version}"}
 
 
 def execution_failure_key(execution_arn: str) -> dict[str, str]:
