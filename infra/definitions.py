@@ -55,8 +55,8 @@ def resolve_intrinsics(
     pseudo_parameters: Mapping[str, str] = DEFAULT_PSEUDO_PARAMETERS,
     mappings: Mapping[str, Any] | None = None,
 ) -> Any:
-    """``value`` with ``Ref``, ``Fn::GetAtt``, ``Fn::Join`` and ``Fn::FindInMap`` (looked up in the
-    template's ``mappings``) replaced by concrete values."""
+    """``value`` with ``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Split``, ``Fn::Select`` and
+    ``Fn::FindInMap`` (looked up in the template's ``mappings``) replaced by concrete values."""
 
     def resolve(item: Any) -> Any:
         return resolve_intrinsics(item, resolve_reference, pseudo_parameters, mappings)
@@ -83,6 +83,12 @@ def resolve_intrinsics(
                 return (mappings or {})[mapping][top_key][second_key]
             except KeyError:
                 raise TemplateReadError(f"no mapping value {mapping}.{top_key}.{second_key}") from None
+        if function == "Fn::Split":
+            delimiter, source = argument
+            return str(resolve(source)).split(delimiter)
+        if function == "Fn::Select":
+            index, items = argument
+            return resolve(items)[int(index)]
         if function.startswith("Fn::"):
             raise TemplateReadError(f"cannot resolve intrinsic {function}")
     return {key: resolve(item) for key, item in value.items()}

@@ -22,6 +22,7 @@ from constructs import Construct
 
 from infra.cfn_hygiene import depend_on_role_policy_only
 from infra.config import DeploymentConfig
+from labelchain.core.trigger import INCOMING_PREFIX
 from labelchain.settings import ENVIRONMENT_VARIABLES
 
 LAMBDA_SOURCE_DIR = Path(__file__).resolve().parent.parent / "lambdas"
@@ -38,6 +39,8 @@ LAMBDA_ASSET_EXCLUDES = [
 HANDLER_PACKAGE = "labelchain.handlers"
 DATA_BUCKET_WRITE_PREFIX = "labelchain/"
 """create_job writes label-category files and UI templates only under this key prefix of the data bucket."""
+DATA_BUCKET_EXPERIMENTS_PREFIX = "labelchain/experiments/"
+"""prepare_dataset writes the experiment's manifest parts only under this prefix of the data bucket."""
 
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-arm64"
@@ -112,13 +115,45 @@ RECORD_FAILURE = FunctionSpec(
     memory_mb=256,
     timeout=Duration.seconds(30),
 )
-FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
+RESOLVE_TRIGGER = FunctionSpec(
+    construct_id="ResolveTrigger",
+    module="resolve_trigger",
+    description="Turns a manifest dropped into incoming/<project>/ into a LabelingJob input",
+    memory_mb=256,
+    timeout=Duration.seconds(30),
+)
+PREPARE_DATASET = FunctionSpec(
+    construct_id="PrepareDataset",
+    module="prepare_dataset",
+    description="Checks and splits the experiment's manifest into parts (streamed)",
+    memory_mb=1024,
+    timeout=Duration.minutes(15),
+)
+COMPARE_JOBS = FunctionSpec(
+    construct_id="CompareJobs",
+    module="compare_jobs",
+    description="Compares the experiment's jobs and writes the report",
+    memory_mb=512,
+    timeout=Duration.minutes(2),
+)
+LABELING_JOB_FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     CREATE_JOB,
     POLL_JOB,
     EXTRACT_MODEL,
     RECORD_METRICS,
     RECORD_FAILURE,
 )
+"""The functions that touch labeling jobs (each may describe the deployment's own jobs)."""
+FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
+    *LABELING_JOB_FUNCTION_SPECS,
+    RESOLVE_TRIGGER,
+    PREPARE_DATASET,
+    COMPARE_JOBS,
+)
+TRIGGER_KEY_PREFIX = INCOMING_PREFIX
+"""Where teams drop manifests (and each project's project.json) to start jobs through EventBridge."""
+OUTPUT_BUCKET_EXPERIMENTS_PREFIX = "experiments/"
+"""Where CompareJobs writes each experiment's report.json and report.md in the output bucket."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +168,7 @@ class FunctionDependencies:
 
 
 class LabelChainFunctions(Construct):
-    """Creates the five functions; ``self.<name>`` is each function, ``self.roles`` their roles."""
+    """Creates every LabelChain function; ``self.<name>`` is each one, ``self.roles`` their roles."""
 
     def __init__(
         self,
@@ -158,6 +193,9 @@ class LabelChainFunctions(Construct):
         self.extract_model = self._function(EXTRACT_MODEL)
         self.record_metrics = self._function(RECORD_METRICS)
         self.record_failure = self._function(RECORD_FAILURE)
+        self.resolve_trigger = self._function(RESOLVE_TRIGGER)
+        self.prepare_dataset = self._function(PREPARE_DATASET)
+        self.compare_jobs = self._function(COMPARE_JOBS)
         self._grant(dependencies)
 
     @property
@@ -169,6 +207,9 @@ class LabelChainFunctions(Construct):
             EXTRACT_MODEL.construct_id: self.extract_model,
             RECORD_METRICS.construct_id: self.record_metrics,
             RECORD_FAILURE.construct_id: self.record_failure,
+            RESOLVE_TRIGGER.construct_id: self.resolve_trigger,
+            PREPARE_DATASET.construct_id: self.prepare_dataset,
+            COMPARE_JOBS.construct_id: self.compare_jobs,
         }
 
     @staticmethod
@@ -243,9 +284,11 @@ class LabelChainFunctions(Construct):
             resources=[labeling_jobs_arn],
         )
 
-        for function in self.by_construct_id.values():
+        functions = self.by_construct_id
+        for function in functions.values():
             deps.table.grant_read_write_data(function)
-            function.add_to_role_policy(describe_labeling_job)
+        for spec in LABELING_JOB_FUNCTION_SPECS:
+            functions[spec.construct_id].add_to_role_policy(describe_labeling_job)
 
         # create_job: start the job (with tags), pass the Ground Truth role to SageMaker, check the
         # manifest, write the label-category file and UI template under labelchain/.
@@ -269,3 +312,12 @@ class LabelChainFunctions(Construct):
 
         # record_metrics: read what Ground Truth wrote (grant includes kms:Decrypt on the key).
         deps.output_bucket.grant_read(self.record_metrics)
+
+        # resolve_trigger: read the dropped manifest's project.json (only under incoming/).
+        deps.data_bucket.grant_read(self.resolve_trigger, f"{TRIGGER_KEY_PREFIX}*")
+        # prepare_dataset: stream the experiment's manifest, write its parts (multipart) under
+        # labelchain/experiments/.
+        deps.data_bucket.grant_read(self.prepare_dataset)
+        deps.data_bucket.grant_put(self.prepare_dataset, f"{DATA_BUCKET_EXPERIMENTS_PREFIX}*")
+        # compare_jobs: write report.json and report.md under experiments/ of the output bucket.
+        deps.output_bucket.grant_put(self.compare_jobs, f"{OUTPUT_BUCKET_EXPERIMENTS_PREFIX}*")

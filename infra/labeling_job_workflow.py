@@ -2,6 +2,7 @@
 
 ::
 
+    InputSource: {"trigger": …} (EventBridge) ─► ResolveTrigger ─► CreateJob; anything else ─► CreateJob
     CreateJob ─► WaitForProgress ─► PollJob ─► JobStatus
                       ▲                          │ Initializing | InProgress | Stopping ─► WaitForProgress
                       └──────────────────────────┤ Completed ─► ExtractModel ─► RecordMetrics ─► JobOutcome
@@ -39,6 +40,8 @@ from labelchain.errors import RETRYABLE_ERRORS
 class LabelingJobStates:
     """State names of the LabelingJob state machine (what the console, logs and tests show)."""
 
+    INPUT_SOURCE: Final = "InputSource"
+    RESOLVE_TRIGGER: Final = "ResolveTrigger"
     CREATE_JOB: Final = "CreateJob"
     WAIT_FOR_PROGRESS: Final = "WaitForProgress"
     POLL_JOB: Final = "PollJob"
@@ -85,7 +88,8 @@ ERROR_PATH: Final = "$.error"
 """Where a caught task error (``{"Error", "Cause"}``) is kept for RecordFailure and ExecutionFailed."""
 
 
-def _retry_transient_errors(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+def retry_transient_errors(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+    """Retry throttling and ``TransientServiceError`` with capped, jittered exponential backoff."""
     task.add_retry(
         errors=list(TRANSIENT_ERRORS),
         interval=TRANSIENT_RETRY_INTERVAL,
@@ -95,6 +99,25 @@ def _retry_transient_errors(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
         jitter_strategy=sfn.JitterType.FULL,
     )
     return task
+
+
+def invoke_lambda(
+    scope: Construct,
+    state_name: str,
+    function: lambda_.IFunction,
+    *,
+    payload: Mapping[str, object],
+    result_path: str,
+) -> tasks.LambdaInvoke:
+    """A synchronous invocation returning only the handler's result (CDK keeps its service retry)."""
+    return tasks.LambdaInvoke(
+        scope,
+        state_name,
+        lambda_function=function,
+        payload=sfn.TaskInput.from_object(dict(payload)),
+        payload_response_only=True,
+        result_path=result_path,
+    )
 
 
 class LabelingJobWorkflow(Construct):
@@ -112,8 +135,9 @@ class LabelingJobWorkflow(Construct):
         states = LabelingJobStates
 
         # Failure path first: every task below catches into it.
-        self._record_failure = _retry_transient_errors(
-            self._invoke(
+        self._record_failure = retry_transient_errors(
+            invoke_lambda(
+                self,
                 states.RECORD_FAILURE,
                 functions.record_failure,
                 payload={
@@ -212,7 +236,25 @@ class LabelingJobWorkflow(Construct):
 
         extract_model.next(record_metrics)
         record_metrics.next(job_outcome)
-        definition = create_job.next(wait_for_progress).next(poll_job).next(job_status)
+        create_job.next(wait_for_progress).next(poll_job).next(job_status)
+
+        # An EventBridge-started execution carries {"trigger": {...}} (infra/triggers.py); ResolveTrigger
+        # turns it into a LabelingJob input (project.json + the dropped manifest) that replaces the state.
+        resolve_trigger = self._step(
+            states.RESOLVE_TRIGGER,
+            functions.resolve_trigger,
+            payload={
+                "trigger": sfn.JsonPath.object_at("$.trigger"),
+                "execution": {"id": sfn.JsonPath.execution_id, "name": sfn.JsonPath.execution_name},
+            },
+            result_path="$",
+        )
+        resolve_trigger.next(create_job)
+        definition = (
+            sfn.Choice(self, states.INPUT_SOURCE)
+            .when(sfn.Condition.is_present("$.trigger"), resolve_trigger)
+            .otherwise(create_job)
+        )
 
         self.log_group = logs.LogGroup(
             self,
@@ -235,24 +277,6 @@ class LabelingJobWorkflow(Construct):
         )
         depend_on_role_policy_only(self.state_machine, self.state_machine.role)
 
-    def _invoke(
-        self,
-        state_name: str,
-        function: lambda_.IFunction,
-        *,
-        payload: Mapping[str, object],
-        result_path: str,
-    ) -> tasks.LambdaInvoke:
-        """A synchronous invocation returning only the handler's result (CDK keeps its service retry)."""
-        return tasks.LambdaInvoke(
-            self,
-            state_name,
-            lambda_function=function,
-            payload=sfn.TaskInput.from_object(dict(payload)),
-            payload_response_only=True,
-            result_path=result_path,
-        )
-
     def _step(
         self,
         state_name: str,
@@ -262,8 +286,8 @@ class LabelingJobWorkflow(Construct):
         result_path: str,
     ) -> tasks.LambdaInvoke:
         """A business step: invoke, retry transient errors, and hand any other error to RecordFailure."""
-        task = _retry_transient_errors(
-            self._invoke(state_name, function, payload=payload, result_path=result_path)
+        task = retry_transient_errors(
+            invoke_lambda(self, state_name, function, payload=payload, result_path=result_path)
         )
         task.add_catch(self._record_failure, errors=[sfn.Errors.ALL], result_path=ERROR_PATH)
         return task

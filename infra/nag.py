@@ -22,7 +22,14 @@ from aws_cdk import App, CfnElement, CfnMapping, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
-from infra.functions import CREATE_JOB, RECORD_METRICS
+from infra.functions import (
+    COMPARE_JOBS,
+    CREATE_JOB,
+    LABELING_JOB_FUNCTION_SPECS,
+    PREPARE_DATASET,
+    RECORD_METRICS,
+    RESOLVE_TRIGGER,
+)
 from infra.ground_truth_role import BUILT_IN_LAMBDA_KINDS
 from infra.stack import LabelChainStack
 
@@ -86,12 +93,13 @@ def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Su
             "Key-usage grant on the stack's own customer managed key (the statement's only resource), "
             "as CDK's DynamoDB/S3 grants add it for tables and buckets encrypted with that key.",
         ),
-        _iam5(
-            f"Resource::{labeling_jobs}",
-            "sagemaker:DescribeLabelingJob: job names are derived per execution, so the ARN ends in a "
-            f"wildcard, limited to jobs named '{stack.config.resource_prefix}-*' in this account and region.",
-        ),
     ]
+    describes_labeling_jobs = _iam5(
+        f"Resource::{labeling_jobs}",
+        "sagemaker:DescribeLabelingJob: job names are derived per execution, so the ARN ends in a "
+        f"wildcard, limited to jobs named '{stack.config.resource_prefix}-*' in this account and region.",
+    )
+    labeling_job_function_ids = {spec.construct_id for spec in LABELING_JOB_FUNCTION_SPECS}
     runtime_pinned = Suppression(
         "AwsSolutions-L1",
         "Pinned to python3.13 on purpose: the functions import Powertools from the managed layer "
@@ -135,6 +143,43 @@ def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Su
                     "(manifests, annotations, active-learning files); read-only, output bucket only.",
                 ),
             ]
+        elif construct_id == RESOLVE_TRIGGER.construct_id:
+            extra = [
+                *read_bucket,
+                _iam5(
+                    f"Resource::{data_bucket_arn}/incoming/*",
+                    "resolve_trigger reads incoming/<project>/project.json for whichever project a manifest "
+                    "was dropped into; read-only, the incoming/ prefix of the data bucket only.",
+                ),
+            ]
+        elif construct_id == PREPARE_DATASET.construct_id:
+            extra = [
+                *read_bucket,
+                _iam5(
+                    f"Resource::{data_bucket_arn}/*",
+                    "prepare_dataset streams the experiment's input manifest, which the caller may place "
+                    "anywhere in the data bucket; read-only, this bucket only.",
+                ),
+                _iam5(
+                    f"Resource::{data_bucket_arn}/labelchain/experiments/*",
+                    "prepare_dataset writes each experiment's manifest parts under labelchain/experiments/"
+                    "<project>/<execution>/ of the data bucket; object names are per execution.",
+                ),
+                _iam5(
+                    "Action::s3:Abort*", "bucket.grant_put: abort own multipart uploads of manifest parts."
+                ),
+            ]
+        elif construct_id == COMPARE_JOBS.construct_id:
+            extra = [
+                _iam5(
+                    f"Resource::{output_bucket_arn}/experiments/*",
+                    "compare_jobs writes report.json and report.md under experiments/<project>/<execution>/ "
+                    "of the output bucket; object names are per execution.",
+                ),
+                _iam5("Action::s3:Abort*", "bucket.grant_put: abort own multipart uploads of reports."),
+            ]
+        if construct_id in labeling_job_function_ids:
+            extra.append(describes_labeling_jobs)
         suppressions.append((role, [*every_function_role, *extra]))
 
     suppressions.append(
@@ -196,28 +241,61 @@ def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Su
         )
     )
 
-    state_machine = stack.labeling_job.state_machine
+    state_machine_logging = _iam5(
+        "Resource::*",
+        "Step Functions logging (log deliveries: logs:*LogDelivery, DescribeLogGroups, "
+        "resource policies) and X-Ray tracing support no resource-level permissions.",
+    )
+
+    def invokes(*construct_ids: str) -> list[Suppression]:
+        return [
+            _iam5(
+                f"Resource::{_arn_reference(stack, functions.by_construct_id[construct_id])}:*",
+                "LambdaInvoke grants invoking this one function's versions and aliases "
+                "(<function ARN>:*), as CDK does for every Lambda task.",
+            )
+            for construct_id in construct_ids
+        ]
+
+    labeling_job_machine = stack.labeling_job.state_machine
     suppressions.append(
         (
-            state_machine.role,
+            labeling_job_machine.role,
             [
-                _iam5(
-                    "Resource::*",
-                    "Step Functions logging (log deliveries: logs:*LogDelivery, DescribeLogGroups, "
-                    "resource policies) and X-Ray tracing support no resource-level permissions.",
+                state_machine_logging,
+                *invokes(
+                    *(spec.construct_id for spec in LABELING_JOB_FUNCTION_SPECS), RESOLVE_TRIGGER.construct_id
                 ),
-                *(
-                    _iam5(
-                        f"Resource::{_arn_reference(stack, function)}:*",
-                        "LambdaInvoke grants invoking this one function's versions and aliases "
-                        "(<function ARN>:*), as CDK does for every Lambda task.",
-                    )
-                    for function in functions.by_construct_id.values()
+            ],
+        )
+    )
+    labeling_job_name = _state_machine_name_reference(stack, labeling_job_machine)
+    suppressions.append(
+        (
+            stack.experiment.state_machine.role,
+            [
+                state_machine_logging,
+                *invokes(PREPARE_DATASET.construct_id, COMPARE_JOBS.construct_id, "RecordFailure"),
+                _iam5(
+                    "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+                    f"{labeling_job_name}*",
+                    "startExecution.sync:2 describes and stops the nested LabelingJob executions it starts; "
+                    "their names are per experiment, so only the LabelingJob state machine can be fixed.",
                 ),
             ],
         )
     )
     return suppressions
+
+
+def _state_machine_name_reference(stack: Stack, state_machine: IConstruct) -> str:
+    """How cdk-nag prints CDK's state-machine-name expression (the 7th field of its ARN)."""
+    default_child = state_machine.node.default_child
+    if not isinstance(default_child, CfnElement):
+        raise TypeError(f"{state_machine.node.path} has no CloudFormation resource")
+    logical_id = stack.resolve(stack.get_logical_id(default_child))
+    split = {"Fn::Split": [":", {"Ref": logical_id}]}
+    return json.dumps({"Fn::Select": [6, split]}, separators=(",", ":"))
 
 
 def _iam5(finding: str, reason: str) -> Suppression:

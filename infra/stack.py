@@ -12,11 +12,13 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra.config import DeploymentConfig
+from infra.experiment_workflow import ExperimentWorkflow
 from infra.functions import FunctionDependencies, LabelChainFunctions
 from infra.ground_truth_role import GroundTruthRole
 from infra.labeling_job_workflow import LabelingJobWorkflow
 from infra.storage import LabelChainStorage
 from infra.table import LabelChainTable
+from infra.triggers import ManifestTrigger
 
 STACK_ID = "LabelChain"
 """Construct id of the stack, hence ``cdk.out/LabelChain.template.json``."""
@@ -53,6 +55,19 @@ class LabelChainStack(Stack):
             ),
         )
         self.labeling_job = LabelingJobWorkflow(self, "LabelingJob", config=config, functions=self.functions)
+        self.experiment = ExperimentWorkflow(
+            self,
+            "Experiment",
+            config=config,
+            functions=self.functions,
+            labeling_job=self.labeling_job.state_machine,
+        )
+        self.trigger = ManifestTrigger(
+            self,
+            "Trigger",
+            data_bucket=self.storage.data_bucket,
+            labeling_job=self.labeling_job.state_machine,
+        )
         self._outputs()
 
     def _outputs(self) -> None:
@@ -68,6 +83,10 @@ class LabelChainStack(Stack):
             "LabelingJobStateMachineArn": (
                 self.labeling_job.state_machine.state_machine_arn,
                 "Start one labeling job by starting an execution of this state machine",
+            ),
+            "ExperimentStateMachineArn": (
+                self.experiment.state_machine.state_machine_arn,
+                "Start the seed experiment (initial, pretrained and control jobs) here",
             ),
             "GroundTruthRoleArn": (self.ground_truth.role.role_arn, "Execution role of the labeling jobs"),
         }

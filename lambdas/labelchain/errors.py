@@ -52,6 +52,10 @@ class ConfigurationError(LabelChainError):
     """The deployment is misconfigured (environment, region outside the ARN table)."""
 
 
+class DuplicateTrigger(LabelChainError):
+    """A manifest upload already started another execution (EventBridge delivered it twice)."""
+
+
 class OutputLayoutError(LabelChainError):
     """The job's S3 output does not have the documented layout or disagrees with its counters."""
 

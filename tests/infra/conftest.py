@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import runpy
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,7 +70,10 @@ class CloudAssembly:
         for policy in self.resources("AWS::IAM::Policy").values():
             if {"Ref": role_logical_id} in policy["Properties"]["Roles"]:
                 document = policy["Properties"]["PolicyDocument"]
-                statements.extend(render(document["Statement"], self.template.get("Mappings")))
+                state_machines = set(self.resources("AWS::StepFunctions::StateMachine"))
+                statements.extend(
+                    render(document["Statement"], self.template.get("Mappings"), state_machines)
+                )
         return statements
 
     def function_role_statements(self, function_name: str) -> list[dict[str, Any]]:
@@ -78,12 +81,17 @@ class CloudAssembly:
         return self.role_statements(properties["Role"]["Fn::GetAtt"][0])
 
 
-def render(value: Any, mappings: Mapping[str, Any] | None = None) -> Any:
+def render(
+    value: Any, mappings: Mapping[str, Any] | None = None, state_machines: Collection[str] = ()
+) -> Any:
     """Template JSON with references written as ``<LogicalId.Attribute>`` / ``<LogicalId>``, the pseudo
     parameters of ``DEFAULT_PSEUDO_PARAMETERS`` (us-east-1), and mapping lookups done, so IAM assertions
-    compare plain strings."""
+    compare plain strings. A ``Ref`` to one of ``state_machines`` renders as an ARN whose name is
+    ``<LogicalId>`` (CDK splits that ARN to get the name)."""
 
     def reference(logical_id: str, attribute: str | None) -> str:
+        if attribute is None and logical_id in state_machines:
+            return f"arn:aws:states:us-east-1:123456789012:stateMachine:<{logical_id}>"
         return f"<{logical_id}.{attribute}>" if attribute else f"<{logical_id}>"
 
     return resolve_intrinsics(value, reference, DEFAULT_PSEUDO_PARAMETERS, mappings)

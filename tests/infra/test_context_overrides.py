@@ -29,11 +29,14 @@ def variant(tmp_path_factory: pytest.TempPathFactory) -> CloudAssembly:
 def test_the_prefix_names_the_stack_functions_and_state_machine(variant: CloudAssembly) -> None:
     manifest = json.loads((variant.directory / "manifest.json").read_text())
     names = {p["Properties"]["FunctionName"] for p in variant.resources("AWS::Lambda::Function").values()}
-    (machine,) = variant.resources("AWS::StepFunctions::StateMachine").values()
+    machines = {
+        m["Properties"]["StateMachineName"]
+        for m in variant.resources("AWS::StepFunctions::StateMachine").values()
+    }
 
     assert manifest["artifacts"]["LabelChain"]["properties"]["stackName"] == "LabelChain-team-b"
     assert all(name.startswith("team-b-") for name in names)
-    assert machine["Properties"]["StateMachineName"] == "team-b-labeling-job"
+    assert machines == {"team-b-labeling-job", "team-b-experiment"}
 
 
 def test_the_prefix_scopes_every_labeling_job_permission(variant: CloudAssembly) -> None:

@@ -275,11 +275,30 @@ def test_ground_truth_role_logs_and_metrics_stay_in_sagemakers_namespace(assembl
     assert metrics["Condition"] == {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*"]}}
 
 
-def test_state_machine_may_invoke_only_the_five_functions(assembly: CloudAssembly) -> None:
-    role = _logical_id(assembly, "AWS::IAM::Role", "LabelingJobStateMachineRole")
+def test_each_state_machine_may_invoke_only_the_functions_it_runs(assembly: CloudAssembly) -> None:
     functions = assembly.resources("AWS::Lambda::Function")
 
-    (invoke,) = _granting(assembly.role_statements(role), "lambda:InvokeFunction")
-    assert set(as_list(invoke["Resource"])) == {
-        arn for fid in functions for arn in (f"<{fid}.Arn>", f"<{fid}.Arn>:*")
+    def function_ids(*names: str) -> set[str]:
+        ids = {fid for fid, fn in functions.items() if fn["Properties"]["FunctionName"] in names}
+        assert len(ids) == len(names)
+        return ids
+
+    expected = {
+        "LabelingJobStateMachineRole": function_ids(
+            "labelchain-create-job",
+            "labelchain-poll-job",
+            "labelchain-extract-model",
+            "labelchain-record-metrics",
+            "labelchain-record-failure",
+            "labelchain-resolve-trigger",
+        ),
+        "ExperimentStateMachineRole": function_ids(
+            "labelchain-prepare-dataset", "labelchain-compare-jobs", "labelchain-record-failure"
+        ),
     }
+    for role_prefix, allowed in expected.items():
+        role = _logical_id(assembly, "AWS::IAM::Role", role_prefix)
+        (invoke,) = _granting(assembly.role_statements(role), "lambda:InvokeFunction")
+        assert set(as_list(invoke["Resource"])) == {
+            arn for fid in allowed for arn in (f"<{fid}.Arn>", f"<{fid}.Arn>:*")
+        }

@@ -79,7 +79,21 @@ def test_every_state_of_the_business_process_is_there(definition: dict[str, Any]
     expected = {value for name, value in vars(LabelingJobStates).items() if name.isupper()}
 
     assert set(definition["States"]) == expected
-    assert definition["StartAt"] == S.CREATE_JOB
+    assert definition["StartAt"] == S.INPUT_SOURCE
+
+
+def test_console_input_goes_straight_to_create_job_and_a_trigger_is_resolved_first(
+    states: dict[str, Any],
+) -> None:
+    source = states[S.INPUT_SOURCE]
+
+    assert source["Type"] == "Choice"
+    assert source["Default"] == S.CREATE_JOB
+    (rule,) = source["Choices"]
+    assert rule == {"Variable": "$.trigger", "IsPresent": True, "Next": S.RESOLVE_TRIGGER}
+    assert states[S.RESOLVE_TRIGGER]["Next"] == S.CREATE_JOB
+    assert states[S.RESOLVE_TRIGGER]["ResultPath"] == "$"
+    assert states[S.RESOLVE_TRIGGER]["Catch"][0]["Next"] == S.RECORD_FAILURE
 
 
 def test_the_job_is_created_then_polled_after_a_wait_chosen_by_pollsjob(states: dict[str, Any]) -> None:

@@ -38,7 +38,8 @@ def load_json(path: Path) -> Any:
 
 def job_input_examples() -> list[Path]:
     """Every example that is an execution input (other example files, e.g. settings, have no task)."""
-    return [path for path in sorted(EXAMPLES_DIR.glob("*.json")) if "task" in load_json(path)]
+    examples = sorted(EXAMPLES_DIR.glob("*.json"))
+    return [path for path in examples if {"task", "manifest"} <= set(load_json(path))]
 
 
 def nested_models(annotation: Any) -> Iterator[type[BaseModel]]:

@@ -31,6 +31,7 @@ from tests.conftest import ACCOUNT, REGION
 from tests.support.aws import create_buckets, create_table
 
 LABELING_JOB_STATE_MACHINE = "LabelingJob"
+EXPERIMENT_STATE_MACHINE = "Experiment"
 
 
 @cache
@@ -143,9 +144,30 @@ class VirtualTime:
         self.seen = len(waits)
 
 
+@dataclass
+class Deployment:
+    """The stack's state machines, created in moto from the synthesized template."""
+
+    labeling_job: Workflow
+    experiment: Workflow
+    engine: EngineHandle
+
+
+def _template_resolver(template: Mapping[str, Any], state_machine_arns: dict[str, str]) -> Any:
+    """Resolve Lambda ``Fn::GetAtt Arn`` to moto function ARNs and state machine ``Ref`` to moto ARNs."""
+    lambdas = placeholder_arns(template)
+
+    def resolve(logical_id: str, attribute: str | None) -> str:
+        if attribute is None and logical_id in state_machine_arns:
+            return state_machine_arns[logical_id]
+        return str(lambdas(logical_id, attribute))
+
+    return resolve
+
+
 @contextmanager
-def labeling_job_workflow(make_runtime: Any) -> Iterator[Workflow]:
-    """moto with execution on, the stack's buckets/table/functions, and the synthesized definition.
+def deployed_stack(make_runtime: Any) -> Iterator[Deployment]:
+    """moto with execution on, the stack's buckets/table/functions, and both synthesized state machines.
 
     ``make_runtime()`` is called inside ``mock_aws`` and must return the Runtime the handlers use.
     """
@@ -172,23 +194,36 @@ def labeling_job_workflow(make_runtime: Any) -> Iterator[Workflow]:
         iam = boto3.client("iam", region_name=REGION)
         role_arn = iam.create_role(RoleName="labelchain-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         lambda_client = boto3.client("lambda", region_name=REGION)
-        resolver = placeholder_arns(template)
+        function_arns = placeholder_arns(template)
         for logical_id, properties in lambda_functions(template).items():
             handler = properties["Handler"]
-            if not handler.startswith("labelchain."):
-                continue  # CDK-provided helper functions (none expected in this stack)
-            arn = resolver(logical_id, "Arn")
+            assert handler.startswith("labelchain."), f"unexpected function {logical_id}: {handler}"
             lambda_client.create_function(
-                FunctionName=arn.rsplit(":", 1)[1],
+                FunctionName=function_arns(logical_id, "Arn").rsplit(":", 1)[1],
                 Runtime="python3.13",
                 Role=role_arn,
                 Handler=handler,
                 Code={"ZipFile": _empty_zip()},
             )
-        definition = state_machine_definition(
-            template, state_machine_logical_id(template, LABELING_JOB_STATE_MACHINE), resolver
-        )
-        state_machine_arn = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
-            name="LabelingJob", definition=json.dumps(definition), roleArn=role_arn
-        )["stateMachineArn"]
-        yield Workflow(engine, state_machine_arn)
+        stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+        machines: dict[str, str] = {}
+        workflows: dict[str, Workflow] = {}
+        for name_part in (LABELING_JOB_STATE_MACHINE, EXPERIMENT_STATE_MACHINE):  # children first
+            logical_id = state_machine_logical_id(template, name_part)
+            name = template["Resources"][logical_id]["Properties"]["StateMachineName"]
+            definition = state_machine_definition(
+                template, logical_id, _template_resolver(template, machines)
+            )
+            arn = stepfunctions.create_state_machine(
+                name=name, definition=json.dumps(definition), roleArn=role_arn
+            )["stateMachineArn"]
+            machines[logical_id] = arn
+            workflows[name_part] = Workflow(engine, arn)
+        yield Deployment(workflows[LABELING_JOB_STATE_MACHINE], workflows[EXPERIMENT_STATE_MACHINE], engine)
+
+
+@contextmanager
+def labeling_job_workflow(make_runtime: Any) -> Iterator[Workflow]:
+    """Just the LabelingJob state machine of ``deployed_stack``."""
+    with deployed_stack(make_runtime) as deployment:
+        yield deployment.labeling_job

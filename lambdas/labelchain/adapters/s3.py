@@ -1,4 +1,4 @@
-"""S3 access: streaming reads and small writes through an injected boto3 S3 client."""
+"""S3 access through an injected boto3 S3 client: streaming reads, small writes, streaming uploads."""
 
 from __future__ import annotations
 
@@ -11,11 +11,20 @@ from botocore.exceptions import BotoCoreError, ClientError
 from labelchain.adapters.aws_errors import error_code, is_transient, transient
 
 CHUNK_SIZE = 1024 * 1024
+MULTIPART_PART_SIZE = 8 * 1024 * 1024
+"""Bytes buffered per upload part: S3's minimum is 5 MiB (all parts but the last), its maximum 10,000
+parts, so an upload holds at most ~16 MiB at a time and can reach 78 GiB."""
+MIN_MULTIPART_PART_SIZE = 5 * 1024 * 1024
+MAX_MULTIPART_PARTS = 10_000
 _S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.*)$")
 
 
 class ObjectMissing(Exception):
     """The S3 object does not exist (or this role may not read it)."""
+
+
+class ObjectChanged(Exception):
+    """The S3 object is no longer the version read before (``If-Match`` failed)."""
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -34,11 +43,29 @@ class ObjectStore:
 
     def iter_chunks(self, bucket: str, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         """The object's bytes in chunks; raises ``ObjectMissing`` if it cannot be read."""
+        response = self._get_object(bucket, key)
+        yield from _body_chunks(response["Body"], chunk_size)
+
+    def open_chunks(
+        self, bucket: str, key: str, *, if_match: str | None = None, chunk_size: int = CHUNK_SIZE
+    ) -> ObjectChunks:
+        """Start reading an object now (so its ETag is known) and stream its bytes in chunks.
+
+        Pass the ETag of an earlier read as ``if_match`` to read the same version again: a replaced
+        object raises ``ObjectChanged`` instead of returning other bytes.
+        """
+        extra = {"IfMatch": if_match} if if_match is not None else {}
+        response = self._get_object(bucket, key, **extra)
+        return ObjectChunks(str(response["ETag"]), _body_chunks(response["Body"], chunk_size))
+
+    def _get_object(self, bucket: str, key: str, **extra: str) -> dict[str, Any]:
         try:
-            response = self._client.get_object(Bucket=bucket, Key=key)
+            response: dict[str, Any] = self._client.get_object(Bucket=bucket, Key=key, **extra)
         except ClientError as exc:
             if error_code(exc) in {"NoSuchKey", "NoSuchBucket", "AccessDenied", "404", "403"}:
                 raise ObjectMissing(f"s3://{bucket}/{key}: {error_code(exc)}") from exc
+            if error_code(exc) in {"PreconditionFailed", "412"}:
+                raise ObjectChanged(f"s3://{bucket}/{key} changed since it was first read") from exc
             if is_transient(exc):
                 raise transient("S3", "GetObject", exc) from exc
             raise
@@ -46,11 +73,22 @@ class ObjectStore:
             if is_transient(exc):
                 raise transient("S3", "GetObject", exc) from exc
             raise
-        body = response["Body"]
+        return response
+
+    def open_upload(
+        self, bucket: str, key: str, content_type: str, *, part_size: int = MULTIPART_PART_SIZE
+    ) -> StreamingUpload:
+        """An object written piece by piece, visible only once committed (see ``StreamingUpload``)."""
+        return StreamingUpload(self._client, bucket, key, content_type, part_size=part_size)
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Delete an object (in a versioned bucket: add a delete marker)."""
         try:
-            yield from body.iter_chunks(chunk_size)
-        finally:
-            body.close()
+            self._client.delete_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if is_transient(exc):
+                raise transient("S3", "DeleteObject", exc) from exc
+            raise
 
     def put_text(self, bucket: str, key: str, text: str, content_type: str) -> str:
         """Write a small UTF-8 object (bucket default encryption applies); returns its URI."""
@@ -73,3 +111,131 @@ class ObjectStore:
             if is_transient(exc):
                 raise transient("S3", "ListObjectsV2", exc) from exc
             raise
+
+
+def _body_chunks(body: Any, chunk_size: int) -> Iterator[bytes]:
+    try:
+        yield from body.iter_chunks(chunk_size)
+    finally:
+        body.close()
+
+
+class ObjectChunks:
+    """An object being read: its ETag, and its bytes as an iterable of chunks (iterate once)."""
+
+    def __init__(self, etag: str, chunks: Iterator[bytes]) -> None:
+        self.etag = etag
+        self._chunks = chunks
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+
+class StreamingUpload:
+    """Write an object of unknown size with bounded memory; nothing is visible until ``commit``.
+
+    Bytes are buffered until ``part_size``; the first full buffer starts a multipart upload and
+    every full buffer becomes one part. An object that never fills a buffer is written by one
+    PutObject at ``commit`` (no multipart upload for small objects). ``abort`` discards everything,
+    including the parts S3 already holds. The bucket's default encryption applies either way.
+    """
+
+    def __init__(
+        self, client: Any, bucket: str, key: str, content_type: str, *, part_size: int = MULTIPART_PART_SIZE
+    ) -> None:
+        if part_size < MIN_MULTIPART_PART_SIZE:
+            raise ValueError(f"part_size: S3 parts (but the last) must be at least {MIN_MULTIPART_PART_SIZE}")
+        self._client = client
+        self.bucket = bucket
+        self.key = key
+        self._content_type = content_type
+        self._part_size = part_size
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+        self.bytes_written = 0
+        self.committed = False
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def multipart(self) -> bool:
+        """True once a multipart upload was started (the object outgrew one buffer)."""
+        return self._upload_id is not None
+
+    def write(self, data: bytes, /) -> None:
+        """Append bytes; uploads a part each time the buffer reaches ``part_size``."""
+        if self.committed:
+            raise ValueError(f"{self.uri} is already committed")
+        self._buffer += data
+        self.bytes_written += len(data)
+        if len(self._buffer) >= self._part_size:
+            self._upload_part()
+
+    def commit(self) -> str:
+        """Make the object visible (complete the multipart upload, or put it whole); its URI."""
+        if self._upload_id is None:
+            self._call("PutObject", self._client.put_object, Body=bytes(self._buffer), **self._target())
+        else:
+            if self._buffer or not self._parts:
+                self._upload_part()
+            self._call(
+                "CompleteMultipartUpload",
+                self._client.complete_multipart_upload,
+                UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts},
+                Bucket=self.bucket,
+                Key=self.key,
+            )
+        self._buffer = bytearray()
+        self.committed = True
+        return self.uri
+
+    def abort(self) -> None:
+        """Discard the buffer and any uploaded parts (a committed object stays: delete it instead)."""
+        self._buffer = bytearray()
+        if self._upload_id is not None and not self.committed:
+            upload_id, self._upload_id = self._upload_id, None
+            self._call(
+                "AbortMultipartUpload",
+                self._client.abort_multipart_upload,
+                Bucket=self.bucket,
+                Key=self.key,
+                UploadId=upload_id,
+            )
+
+    def _target(self) -> dict[str, str]:
+        return {"Bucket": self.bucket, "Key": self.key, "ContentType": self._content_type}
+
+    def _upload_part(self) -> None:
+        if self._upload_id is None:
+            created = self._call(
+                "CreateMultipartUpload", self._client.create_multipart_upload, **self._target()
+            )
+            self._upload_id = str(created["UploadId"])
+        number = len(self._parts) + 1
+        if number > MAX_MULTIPART_PARTS:
+            raise ValueError(f"{self.uri}: more than {MAX_MULTIPART_PARTS} parts of {self._part_size} bytes")
+        body, self._buffer = bytes(self._buffer), bytearray()
+        uploaded = self._call(
+            "UploadPart",
+            self._client.upload_part,
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=body,
+        )
+        self._parts.append({"ETag": uploaded["ETag"], "PartNumber": number})
+
+    @staticmethod
+    def _call(operation: str, method: Any, **params: Any) -> dict[str, Any]:
+        try:
+            response: dict[str, Any] = method(**params)
+        except (ClientError, BotoCoreError) as exc:
+            if is_transient(exc):
+                raise transient("S3", operation, exc) from exc
+            raise
+        return response

@@ -1,0 +1,285 @@
+"""The **Experiment** state machine: AWS's pre-trained-model experiment as one execution.
+
+::
+
+    PrepareDataset ─► InitialJob ─► InitialModel? ─► SeedFromInitialJob ─► SecondStage (Parallel)
+                          │ failed        │ no model                        ├ PretrainedJob (seeded)
+                          ▼               ▼                                 └ ControlJob    (no model)
+                 RecordInitialJobFailure  RecordNoModel                     ─► CompareJobs ─► BothJobsRan?
+                          ▼               ▼                                      ├ yes ─► ExperimentSucceeded
+                 InitialJobFailed (Fail)  NoModelFromInitialJob (Fail)    └ no ─► SecondStageIncomplete (Fail)
+    PrepareDataset or CompareJobs error ─► RecordFailure ─► ExperimentFailed
+
+Each job is a nested LabelingJob execution (``startExecution.sync:2``) named by PrepareDataset
+(``<parent>-initial`` / ``-pretrained`` / ``-control``), so each keeps its own history and the two
+second-stage jobs run at the same time: wall time T1 + max(T2, T3). A failed second-stage job does not
+stop the other; CompareJobs records whatever ran and says which side is missing.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra.cfn_hygiene import depend_on_role_policy_only
+from infra.config import DeploymentConfig
+from infra.functions import LabelChainFunctions
+from infra.labeling_job_workflow import ERROR_PATH, invoke_lambda, retry_transient_errors
+
+
+class ExperimentStates:
+    """State names of the Experiment state machine."""
+
+    PREPARE_DATASET: Final = "PrepareDataset"
+    INITIAL_JOB: Final = "InitialJob"
+    INITIAL_JOB_CAUGHT: Final = "InitialJobCaught"
+    RECORD_INITIAL_JOB_FAILURE: Final = "RecordInitialJobFailure"
+    INITIAL_JOB_FAILED: Final = "InitialJobFailed"
+    INITIAL_MODEL: Final = "InitialModel?"
+    RECORD_NO_MODEL: Final = "RecordNoModel"
+    NO_MODEL: Final = "NoModelFromInitialJob"
+    SEED_FROM_INITIAL_JOB: Final = "SeedFromInitialJob"
+    SECOND_STAGE: Final = "SecondStage"
+    PRETRAINED_JOB: Final = "PretrainedJob"
+    PRETRAINED_JOB_CAUGHT: Final = "PretrainedJobCaught"
+    CONTROL_JOB: Final = "ControlJob"
+    CONTROL_JOB_CAUGHT: Final = "ControlJobCaught"
+    COMPARE_JOBS: Final = "CompareJobs"
+    BOTH_JOBS_RAN: Final = "BothJobsRan?"
+    SUCCEEDED: Final = "ExperimentSucceeded"
+    SECOND_STAGE_INCOMPLETE: Final = "SecondStageIncomplete"
+    RECORD_FAILURE: Final = "RecordFailure"
+    EXPERIMENT_FAILED: Final = "ExperimentFailed"
+
+
+INITIAL_JOB_FAILED_ERROR: Final = "InitialJobFailed"
+NO_MODEL_ERROR: Final = "NoModelFromInitialJob"
+SECOND_STAGE_INCOMPLETE_ERROR: Final = "SecondStageJobFailed"
+EXECUTION_TIMEOUT: Final = Duration.days(63)
+"""Two labeling jobs back to back (the second stage runs in parallel), each up to 30 days, plus a day."""
+
+NO_MODEL_REASON: Final = (
+    "the initial job completed without a model (automated labeling trained none), so there is nothing "
+    "to seed the pretrained job with"
+)
+SECOND_STAGE_INCOMPLETE_REASON: Final = (
+    "a second-stage job did not complete; the comparison report says which side is missing"
+)
+INITIAL_FAILED_REASON: Final = "the initial job did not complete, so the second stage was not run"
+
+
+def _child_succeeded() -> dict[str, object]:
+    """What a finished nested execution leaves in the state (``Output`` is its MetricsResult)."""
+    return {
+        "status": "SUCCEEDED",
+        "execution_arn": sfn.JsonPath.string_at("$.ExecutionArn"),
+        "result": sfn.JsonPath.object_at("$.Output"),
+    }
+
+
+def _child_failed() -> dict[str, object]:
+    return {
+        "status": "FAILED",
+        "error": sfn.JsonPath.string_at(f"{ERROR_PATH}.Error"),
+        "cause": sfn.JsonPath.string_at(f"{ERROR_PATH}.Cause"),
+    }
+
+
+class ExperimentWorkflow(Construct):
+    """The Experiment state machine; ``self.state_machine`` is what a user starts."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DeploymentConfig,
+        functions: LabelChainFunctions,
+        labeling_job: sfn.IStateMachine,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        states = ExperimentStates
+        self._functions = functions
+        self._labeling_job = labeling_job
+        execution = {"id": sfn.JsonPath.execution_id, "name": sfn.JsonPath.execution_name}
+
+        record_failure = retry_transient_errors(
+            invoke_lambda(
+                self,
+                states.RECORD_FAILURE,
+                functions.record_failure,
+                payload={"state": sfn.JsonPath.entire_payload, "execution": execution},
+                result_path="$.recorded",
+            )
+        )
+        experiment_failed = sfn.Fail(
+            self, states.EXPERIMENT_FAILED, error_path=f"{ERROR_PATH}.Error", cause_path=f"{ERROR_PATH}.Cause"
+        )
+        record_failure.add_catch(
+            experiment_failed, errors=[sfn.Errors.ALL], result_path="$.record_failure_error"
+        )
+        record_failure.next(experiment_failed)
+
+        def lambda_step(
+            name: str, function: lambda_.IFunction, payload: dict[str, object], result_path: str
+        ) -> tasks.LambdaInvoke:
+            task = retry_transient_errors(
+                invoke_lambda(self, name, function, payload=payload, result_path=result_path)
+            )
+            task.add_catch(record_failure, errors=[sfn.Errors.ALL], result_path=ERROR_PATH)
+            return task
+
+        prepare = lambda_step(
+            states.PREPARE_DATASET,
+            functions.prepare_dataset,
+            {"input": sfn.JsonPath.entire_payload, "execution": execution},
+            "$.prepared",
+        )
+
+        def compare(name: str, stop_reason: str | None, second_stage: bool) -> tasks.LambdaInvoke:
+            payload: dict[str, object] = {
+                "execution": execution,
+                "prepared": sfn.JsonPath.object_at("$.prepared"),
+                "initial": sfn.JsonPath.object_at("$.initial"),
+            }
+            if second_stage:
+                payload["pretrained"] = sfn.JsonPath.object_at("$.second_stage.pretrained")
+                payload["control"] = sfn.JsonPath.object_at("$.second_stage.control")
+            if stop_reason is not None:
+                payload["stop_reason"] = stop_reason
+            return lambda_step(name, functions.compare_jobs, payload, "$.comparison")
+
+        initial_job = self._child(
+            states.INITIAL_JOB, "initial", sfn.TaskInput.from_json_path_at("$.prepared.jobs.initial.input")
+        )
+        initial_job_caught = sfn.Pass(
+            self, states.INITIAL_JOB_CAUGHT, parameters=_child_failed(), result_path="$.initial"
+        )
+        initial_job.add_catch(initial_job_caught, errors=[sfn.Errors.ALL], result_path=ERROR_PATH)
+        initial_job_caught.next(
+            compare(states.RECORD_INITIAL_JOB_FAILURE, INITIAL_FAILED_REASON, False)
+        ).next(
+            sfn.Fail(
+                self,
+                states.INITIAL_JOB_FAILED,
+                error=INITIAL_JOB_FAILED_ERROR,
+                cause_path=f"{ERROR_PATH}.Cause",
+            )
+        )
+
+        no_model = compare(states.RECORD_NO_MODEL, NO_MODEL_REASON, False).next(
+            sfn.Fail(self, states.NO_MODEL, error=NO_MODEL_ERROR, cause=NO_MODEL_REASON)
+        )
+        seed = sfn.Pass(
+            self,
+            states.SEED_FROM_INITIAL_JOB,
+            parameters={
+                "input": sfn.JsonPath.json_merge(
+                    sfn.JsonPath.object_at("$.prepared.jobs.pretrained.input"),
+                    sfn.JsonPath.object_at("$.initial.seed"),
+                )
+            },
+            result_path="$.pretrained",
+        )
+
+        pretrained_job = self._child(
+            states.PRETRAINED_JOB, "pretrained", sfn.TaskInput.from_json_path_at("$.pretrained.input")
+        )
+        pretrained_job.add_catch(
+            sfn.Pass(self, states.PRETRAINED_JOB_CAUGHT, parameters=_child_failed()),
+            errors=[sfn.Errors.ALL],
+            result_path=ERROR_PATH,
+        )
+        control_job = self._child(
+            states.CONTROL_JOB, "control", sfn.TaskInput.from_json_path_at("$.prepared.jobs.control.input")
+        )
+        control_job.add_catch(
+            sfn.Pass(self, states.CONTROL_JOB_CAUGHT, parameters=_child_failed()),
+            errors=[sfn.Errors.ALL],
+            result_path=ERROR_PATH,
+        )
+        second_stage = sfn.Parallel(
+            self,
+            states.SECOND_STAGE,
+            result_selector={
+                "pretrained": sfn.JsonPath.object_at("$[0]"),
+                "control": sfn.JsonPath.object_at("$[1]"),
+            },
+            result_path="$.second_stage",
+        )
+        second_stage.branch(pretrained_job)
+        second_stage.branch(control_job)
+
+        both_ran = (
+            sfn.Choice(self, states.BOTH_JOBS_RAN)
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.string_equals("$.second_stage.pretrained.status", "SUCCEEDED"),
+                    sfn.Condition.string_equals("$.second_stage.control.status", "SUCCEEDED"),
+                ),
+                sfn.Succeed(self, states.SUCCEEDED, output_path="$.comparison"),
+            )
+            .otherwise(
+                sfn.Fail(
+                    self,
+                    states.SECOND_STAGE_INCOMPLETE,
+                    error=SECOND_STAGE_INCOMPLETE_ERROR,
+                    cause=SECOND_STAGE_INCOMPLETE_REASON,
+                )
+            )
+        )
+        has_model = (
+            sfn.Choice(self, states.INITIAL_MODEL)
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.is_present("$.initial.result.final_model_arn"),
+                    sfn.Condition.is_string("$.initial.result.final_model_arn"),
+                ),
+                seed,
+            )
+            .otherwise(no_model)
+        )
+        seed.next(second_stage).next(compare(states.COMPARE_JOBS, None, True)).next(both_ran)
+        definition = prepare.next(initial_job).next(has_model)
+
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=config.log_retention, removal_policy=config.cdk_removal_policy
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=f"{config.resource_prefix}-experiment",
+            comment="LabelChain: the pre-trained-model experiment (initial, seeded and control jobs)",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=EXECUTION_TIMEOUT,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
+        )
+        depend_on_role_policy_only(self.state_machine, self.state_machine.role)
+
+    def _child(
+        self, state_name: str, role: str, job_input: sfn.TaskInput
+    ) -> tasks.StepFunctionsStartExecution:
+        """A nested LabelingJob execution named by PrepareDataset; waits for it (``.sync:2``)."""
+        result_selector = _child_succeeded()
+        if role == "initial":
+            result_selector["seed"] = {"initial_model": {"job": sfn.JsonPath.string_at("$.Output.job_name")}}
+        return tasks.StepFunctionsStartExecution(
+            self,
+            state_name,
+            state_machine=self._labeling_job,
+            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            name=sfn.JsonPath.string_at(f"$.prepared.jobs.{role}.execution_name"),
+            input=job_input,
+            result_selector=result_selector,
+            result_path="$.initial" if role == "initial" else "$",
+        )

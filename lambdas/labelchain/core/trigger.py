@@ -1,0 +1,324 @@
+"""Continuous chaining: a manifest dropped under ``incoming/<project>/`` becomes a LabelingJob input.
+
+One source of truth for the whole trigger path (docs/TRIGGERS.md):
+
+* the EventBridge rule's event pattern and input transformer (``infra/`` imports them), and a pure
+  model of how EventBridge fills the transformer's template (tests and the offline stack use it);
+* the trigger payload the ResolveTrigger Lambda receives (``ManifestUpload``);
+* the key layout (``incoming/<project>/<batch>.manifest`` next to ``incoming/<project>/project.json``);
+* how a project settings file plus an upload become an execution input, validated exactly like an
+  input pasted into the console (``job_input_from_project_settings``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from labelchain.core.job_input import PATTERN_MEANINGS, JobInput, parse_job_input
+from labelchain.errors import InvalidJobInput
+
+INCOMING_PREFIX = "incoming/"
+MANIFEST_SUFFIX = ".manifest"
+PROJECT_SETTINGS_NAME = "project.json"
+MANIFEST_KEY_WILDCARD = f"{INCOMING_PREFIX}*/*{MANIFEST_SUFFIX}"
+"""The rule's key filter (EventBridge ``wildcard``: ``*`` matches any run of characters, ``/`` too)."""
+EVENT_SOURCE = "aws.s3"
+EVENT_DETAIL_TYPE = "Object Created"
+MAX_PROJECT_SETTINGS_BYTES = 256 * 1024
+"""project.json holds a few KiB of settings; anything far larger is a mistake, not settings."""
+MAX_MANIFEST_URI_LENGTH = 1024
+"""JobInput's bound on ``manifest`` (checked here so the error names the uploaded key)."""
+TRIGGERED_INITIAL_MODEL = "latest"
+TRIGGERED_WHEN_NO_MODEL = "start_fresh"
+TRIGGER_OWNED_FIELDS = ("project", "manifest", "initial_model", "when_no_model")
+"""JobInput fields the trigger sets; project.json must not."""
+SETTINGS_DOC = "docs/TRIGGERS.md"
+
+_BATCH_PATH = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+"""Characters that read the same URL-encoded or not: S3's classic notifications URL-encode keys,
+so a batch name limited to these arrives identically however S3 and EventBridge deliver it."""
+_PROJECT_NAME: TypeAdapter[str] = TypeAdapter(Annotated[str, JobInput.model_fields["project"]])
+"""JobInput's own project rule, so a folder name is accepted exactly when the console would be."""
+_AUTO_LABELING: TypeAdapter[bool] = TypeAdapter(bool)
+_MISSING_MARKERS = frozenset({"", "null"})
+"""Values that mean "no version": an empty substitution, and S3's ``null`` version of objects
+written while versioning was off (every such upload of a key shares it)."""
+
+
+# --- the EventBridge rule ------------------------------------------------------------------------
+
+INPUT_PATHS_MAP: dict[str, str] = {
+    "bucket": "$.detail.bucket.name",
+    "key": "$.detail.object.key",
+    "version_id": "$.detail.object.version-id",
+    "sequencer": "$.detail.object.sequencer",
+    "event_id": "$.id",
+    "event_time": "$.time",
+}
+"""Transformer variable → JSON path in the S3 "Object Created" event."""
+
+QUOTED_VARIABLES = frozenset({"version_id", "sequencer"})
+"""Placeholders written inside quotes in the template; every other one is written bare.
+
+How EventBridge fills an InputTemplate (EventBridge User Guide, "Transforming target input":
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html — the
+"Simple JSON" and "JSON with strings and variables" examples and "Common issues"):
+
+* a bare placeholder in a JSON template (``"key": <key>``) is replaced by the value *as JSON*: a
+  string arrives quoted and escaped (``"i-0123456789"``), so any character in an S3 key survives;
+* a placeholder inside quotes (``"state": "<state>"``) is replaced by the string's raw text, and
+  "EventBridge doesn't escape values extracted by Input Path": a ``"`` or ``\\`` in the value would
+  make the input invalid JSON and EventBridge would fail to start the execution;
+* "If you specify a variable to match a JSON path that doesn't exist in the event, that variable
+  isn't created": a bare placeholder for a missing path risks an invalid template, while a quoted
+  one still yields a JSON string (empty, or the placeholder text itself).
+
+So the key, bucket, event id and time (always present) are bare, and the version id and sequencer
+(absent on unversioned buckets, and URL-safe tokens by definition) are quoted. ``ManifestUpload``
+treats an empty or unsubstituted version as missing and falls back to the sequencer.
+"""
+
+
+def input_transformer() -> tuple[dict[str, str], str]:
+    """The rule target's (InputPathsMap, InputTemplate): the execution input ``{"trigger": {…}}``."""
+    fields = ", ".join(
+        f'"{name}": "<{name}>"' if name in QUOTED_VARIABLES else f'"{name}": <{name}>'
+        for name in INPUT_PATHS_MAP
+    )
+    return dict(INPUT_PATHS_MAP), f'{{"trigger": {{{fields}}}}}'
+
+
+def event_pattern(data_bucket: str) -> dict[str, Any]:
+    """The rule's pattern: a ``.manifest`` object created under ``incoming/`` in the data bucket."""
+    return {
+        "source": [EVENT_SOURCE],
+        "detail-type": [EVENT_DETAIL_TYPE],
+        "detail": {
+            "bucket": {"name": [data_bucket]},
+            "object": {"key": [{"wildcard": MANIFEST_KEY_WILDCARD}]},
+        },
+    }
+
+
+_PLACEHOLDER = re.compile(r'("?)<([A-Za-z0-9_.-]+)>("?)')
+
+
+def _value_at(event: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    value: Any = event
+    for part in path.removeprefix("$.").split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return False, None
+        value = value[part]
+    return True, value
+
+
+def apply_input_transformer(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The execution input EventBridge builds from ``event`` (the rules in ``QUOTED_VARIABLES``).
+
+    A model of EventBridge for tests and the offline stack, which starts executions itself. A
+    missing path leaves a quoted placeholder empty; a missing path for a bare one is refused, since
+    what EventBridge would send is not documented.
+    """
+    paths, template = input_transformer()
+
+    def substitute(match: re.Match[str]) -> str:
+        open_quote, name, close_quote = match.groups()
+        found, value = _value_at(event, paths[name])
+        if open_quote and close_quote:  # raw text, unescaped, as EventBridge does
+            text = "" if not found else value if isinstance(value, str) else json.dumps(value)
+            return f'"{text}"'
+        if not found:
+            raise ValueError(f"the event has no {paths[name]} for the bare placeholder <{name}>")
+        return f"{open_quote}{json.dumps(value)}{close_quote}"
+
+    rendered: dict[str, Any] = json.loads(_PLACEHOLDER.sub(substitute, template))
+    return rendered
+
+
+# --- the trigger payload -------------------------------------------------------------------------
+
+
+class ManifestUpload(BaseModel):
+    """``$.trigger`` of a triggered execution: which upload (object version) started it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    bucket: str = Field(min_length=3, max_length=63)
+    key: str = Field(min_length=1, max_length=1024)
+    version_id: str | None = None
+    sequencer: str | None = None
+    event_id: str | None = None
+    event_time: str | None = None
+
+    @field_validator("version_id", "sequencer", mode="before")
+    @classmethod
+    def _absent_when_not_substituted(cls, value: Any) -> Any:
+        if isinstance(value, str) and (value.strip() in _MISSING_MARKERS or re.fullmatch(r"<\w+>", value)):
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _identifiable(self) -> ManifestUpload:
+        if self.version_id is None and self.sequencer is None:
+            raise ValueError(
+                "needs version_id or sequencer to tell this upload apart from other uploads of the "
+                "same key; start the job from the console instead"
+            )
+        return self
+
+    @property
+    def upload_id(self) -> str:
+        """What tells two uploads of the same key apart: the S3 version, else the event sequencer."""
+        return self.version_id if self.version_id is not None else f"sequencer:{self.sequencer}"
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+# --- the key layout ------------------------------------------------------------------------------
+
+_BATCH_CHARACTERS = "letters, digits, '.', '_', '-' and '/'"
+_EXPECTED_SHAPE = (
+    f"expected {INCOMING_PREFIX}<project>/<batch>{MANIFEST_SUFFIX} (<project>: "
+    f"{PATTERN_MEANINGS['project']}; <batch>: {_BATCH_CHARACTERS})"
+)
+
+
+@dataclass(frozen=True)
+class TriggeredManifest:
+    """An uploaded manifest key, understood: its project and where that project's settings live."""
+
+    project: str
+    key: str
+
+    @property
+    def settings_key(self) -> str:
+        return project_settings_key(self.project)
+
+
+def project_settings_key(project: str) -> str:
+    """``incoming/<project>/project.json``: the settings every triggered job of the project uses."""
+    return f"{INCOMING_PREFIX}{project}/{PROJECT_SETTINGS_NAME}"
+
+
+def parse_manifest_key(key: str, bucket: str) -> TriggeredManifest:
+    """``incoming/<project>/<batch>.manifest`` → its project; else ``InvalidJobInput`` on ``trigger.key``."""
+    project, _, batch = key.removeprefix(INCOMING_PREFIX).partition("/")
+    if not key.startswith(INCOMING_PREFIX) or not project or not batch:
+        raise InvalidJobInput(f"trigger.key: {_EXPECTED_SHAPE}; got {key!r}")
+    try:
+        _PROJECT_NAME.validate_python(project)
+    except ValidationError:
+        raise InvalidJobInput(
+            f"trigger.key: the folder after {INCOMING_PREFIX} names the project and must be "
+            f"{PATTERN_MEANINGS['project']}; got {project!r} in {key!r}"
+        ) from None
+    batch_name = batch.rpartition("/")[2]
+    if not batch_name.endswith(MANIFEST_SUFFIX) or batch_name == MANIFEST_SUFFIX:
+        raise InvalidJobInput(
+            f"trigger.key: must name a <batch>{MANIFEST_SUFFIX} file; {_EXPECTED_SHAPE}; got {key!r}"
+        )
+    if not _BATCH_PATH.match(batch):
+        raise InvalidJobInput(
+            f"trigger.key: the batch name in {key!r} may use only {_BATCH_CHARACTERS} (they read the "
+            "same whether or not S3 URL-encodes the key in its event); rename the file"
+        )
+    if len(f"s3://{bucket}/{key}") > MAX_MANIFEST_URI_LENGTH:
+        raise InvalidJobInput(
+            f"trigger.key: the manifest URI s3://{bucket}/{key} is longer than "
+            f"{MAX_MANIFEST_URI_LENGTH} characters; use a shorter batch name"
+        )
+    return TriggeredManifest(project=project, key=key)
+
+
+# --- project.json → execution input --------------------------------------------------------------
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def load_project_settings(data: bytes) -> dict[str, Any]:
+    """The settings object of a project.json file, or ``InvalidJobInput`` saying what is wrong."""
+    if len(data) > MAX_PROJECT_SETTINGS_BYTES:
+        raise InvalidJobInput(
+            f"project.json: larger than {MAX_PROJECT_SETTINGS_BYTES // 1024} KiB; it holds only the "
+            f"job settings (see {SETTINGS_DOC})"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidJobInput(f"project.json: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        settings = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise InvalidJobInput(
+            f"project.json: not valid JSON ({exc.msg}: line {exc.lineno} column {exc.colno})"
+        ) from None
+    except ValueError as exc:
+        raise InvalidJobInput(f"project.json: not valid JSON ({exc})") from None
+    if not isinstance(settings, dict):
+        raise InvalidJobInput(
+            f"project.json: expected a JSON object of job settings, got {type(settings).__name__}; "
+            f"see {SETTINGS_DOC}"
+        )
+    return settings
+
+
+def job_input_from_project_settings(
+    settings: Mapping[str, Any], manifest: TriggeredManifest, bucket: str
+) -> JobInput:
+    """The execution input for one upload: the project's settings plus what the trigger decides.
+
+    Validated by ``parse_job_input``, exactly like console input; its messages are prefixed with
+    ``project.json:`` because that is the file to fix.
+    """
+    owned = [name for name in TRIGGER_OWNED_FIELDS if name in settings]
+    if owned:
+        raise InvalidJobInput(
+            f"project.json: {', '.join(owned)}: set by the trigger, not by project.json (the project "
+            f"is the folder name, the manifest is the uploaded file, initial_model is "
+            f"{TRIGGERED_INITIAL_MODEL!r} and when_no_model is {TRIGGERED_WHEN_NO_MODEL!r}); remove "
+            f"{'it' if len(owned) == 1 else 'them'}"
+        )
+    if "auto_labeling" in settings:
+        try:
+            auto_labeling = _AUTO_LABELING.validate_python(settings["auto_labeling"])
+        except ValidationError:
+            auto_labeling = True  # not a boolean: parse_job_input reports it in the console's words
+        if not auto_labeling:
+            raise InvalidJobInput(
+                "project.json: auto_labeling: triggered jobs start from the project's latest model, "
+                "which needs auto_labeling on; remove auto_labeling or set it to true (start jobs "
+                "without auto-labeling from the console)"
+            )
+    raw = {
+        **settings,
+        "project": manifest.project,
+        "manifest": f"s3://{bucket}/{manifest.key}",
+        "initial_model": TRIGGERED_INITIAL_MODEL,
+        "when_no_model": TRIGGERED_WHEN_NO_MODEL,
+    }
+    try:
+        return parse_job_input(raw)
+    except InvalidJobInput as exc:
+        raise InvalidJobInput(f"project.json: {exc}") from exc
+
+
+def execution_input(job_input: JobInput) -> dict[str, Any]:
+    """A JobInput as the LabelingJob execution input CreateJob reads (``parse_job_input`` accepts it)."""
+    return job_input.model_dump(mode="json", exclude_none=False)

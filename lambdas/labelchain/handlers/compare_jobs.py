@@ -1,0 +1,19 @@
+"""CompareJobs Lambda: compare the seed experiment's three jobs and publish the report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from labelchain.handlers.runtime import get_runtime, logger, tracer
+from labelchain.services.compare_jobs import compare_jobs
+from labelchain.services.events import parse_event
+from labelchain.services.experiment_events import CompareJobsEvent
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = compare_jobs(parse_event(CompareJobsEvent, event), get_runtime())
+    return result.model_dump(mode="json")
