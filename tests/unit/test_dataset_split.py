@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from labelchain.core import dataset_split
 from labelchain.core.dataset_split import (
     EXPERIMENT_PARTS_PREFIX,
     BloomFilter,
@@ -156,6 +157,12 @@ def test_a_shuffled_split_differs_for_another_seed() -> None:
     other, _ = run_split(lines, order="shuffled", seed=8)
 
     assert first != other
+
+
+def test_a_seed_draws_the_same_parts_on_every_supported_python() -> None:
+    # Recorded on CPython 3.11.7, 3.12.1 and 3.13.0: a change here would move existing experiments.
+    assert "".join(map(str, assign_parts([10, 10], "shuffled", 2019))) == "00101101011011011000"
+    assert "".join(map(str, assign_parts([4, 3, 3], "shuffled", 7))) == "1022000112"
 
 
 def test_a_shuffled_split_is_not_the_file_order_split() -> None:
@@ -342,6 +349,38 @@ def test_real_duplicates_are_found_among_false_positives() -> None:
 
     assert refused.summary.startswith("1 duplicate object(s)")
     assert (refused.problems[0].line, refused.problems[0].problem[:16]) == (301, "repeats line 124")
+
+
+def test_past_the_candidate_limit_the_duplicate_count_is_a_lower_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dataset_split, "MAX_DUPLICATE_CANDIDATES", 3)
+    manifest = [
+        *image_manifest(10),
+        image_line(0),
+        image_line(1),
+        image_line(2),
+        image_line(3),
+        image_line(4),
+    ]
+
+    refused = refusal(manifest, bloom_bytes=1)
+
+    assert refused.summary.startswith("at least ")
+    assert refused.summary.endswith(" duplicate object(s) (each object is labeled once)")
+
+
+def test_too_many_candidates_without_a_confirmed_duplicate_are_refused_as_uncheckable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dataset_split, "MAX_DUPLICATE_CANDIDATES", 3)
+
+    refused = refusal(image_manifest(50), bloom_bytes=1)
+
+    assert refused.summary == (
+        "more than 3 lines may repeat an earlier object, too many to confirm; "
+        "the manifest is too large for the duplicate check"
+    )
 
 
 def test_a_manifest_without_duplicates_has_no_candidates_with_the_default_filter() -> None:

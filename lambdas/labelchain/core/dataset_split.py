@@ -24,7 +24,8 @@ Orders:
   part *j* with probability ``remaining_j / remaining_total`` (sequential selection), which makes
   every partition into parts of these sizes equally likely. Draws come from
   ``random.Random(seed).randrange``, so a seed, an input and a part count always give the same parts
-  (CPython's Mersenne Twister and ``randrange`` give the same draws on 3.11-3.13).
+  (CPython's Mersenne Twister and ``randrange`` give the same draws on 3.11, 3.12 and 3.13; a unit
+  test pins them, so a Python upgrade that changed them would fail before it moved anyone's split).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ MAX_BLOOM_HASHES = 8
 MAX_BLOOM_FILTER_BYTES = 1 << 29
 """Byte index and bit index come from disjoint bits of one 32-bit word while the size is <= 2**29."""
 MAX_DUPLICATE_CANDIDATES = 100_000
-"""Candidate keys kept for pass 2 (about 10 MB); beyond this the duplicate report is a lower bound."""
+"""Candidate keys kept for pass 2 (~10 MB, and up to as much again for pass 2's first-occurrence
+table); a manifest with more repeated objects gets a duplicate count that is a lower bound."""
 
 SplitOrder = Literal["file", "shuffled"]
 _FINGERPRINT_BYTES = 4 * MAX_BLOOM_HASHES

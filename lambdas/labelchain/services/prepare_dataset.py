@@ -113,7 +113,7 @@ class _PartFiles:
                     upload.abort()
             except Exception:  # the split's own error is the one to report
                 logger.warning(
-                    "could not discard a part of a failed split; the bucket's lifecycle rule will",
+                    "could not discard a part of a failed split",
                     extra={"part": upload.uri},
                     exc_info=True,
                 )
