@@ -53,6 +53,7 @@ deploy: setup
 
 bench: setup
 	python bench/cold_init.py
+	python bench/split_manifest.py
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -22,6 +22,7 @@ from constructs import Construct
 
 from infra.cfn_hygiene import depend_on_role_policy_only
 from infra.config import DeploymentConfig
+from labelchain.core.dataset_split import EXPERIMENT_PARTS_PREFIX
 from labelchain.core.trigger import INCOMING_PREFIX
 from labelchain.settings import ENVIRONMENT_VARIABLES
 
@@ -39,7 +40,7 @@ LAMBDA_ASSET_EXCLUDES = [
 HANDLER_PACKAGE = "labelchain.handlers"
 DATA_BUCKET_WRITE_PREFIX = "labelchain/"
 """create_job writes label-category files and UI templates only under this key prefix of the data bucket."""
-DATA_BUCKET_EXPERIMENTS_PREFIX = "labelchain/experiments/"
+DATA_BUCKET_EXPERIMENTS_PREFIX = f"{EXPERIMENT_PARTS_PREFIX}/"
 """prepare_dataset writes the experiment's manifest parts only under this prefix of the data bucket."""
 
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
@@ -319,5 +320,7 @@ class LabelChainFunctions(Construct):
         # labelchain/experiments/.
         deps.data_bucket.grant_read(self.prepare_dataset)
         deps.data_bucket.grant_put(self.prepare_dataset, f"{DATA_BUCKET_EXPERIMENTS_PREFIX}*")
+        # ... and delete a part it committed when the next one fails (nothing half-written is left).
+        deps.data_bucket.grant_delete(self.prepare_dataset, f"{DATA_BUCKET_EXPERIMENTS_PREFIX}*")
         # compare_jobs: write report.json and report.md under experiments/ of the output bucket.
         deps.output_bucket.grant_put(self.compare_jobs, f"{OUTPUT_BUCKET_EXPERIMENTS_PREFIX}*")

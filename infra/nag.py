@@ -168,6 +168,11 @@ def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Su
                 _iam5(
                     "Action::s3:Abort*", "bucket.grant_put: abort own multipart uploads of manifest parts."
                 ),
+                _iam5(
+                    "Action::s3:DeleteObject*",
+                    "bucket.grant_delete on labelchain/experiments/* only: prepare_dataset deletes a part it "
+                    "committed when writing the next part fails, so no half-written split is left.",
+                ),
             ]
         elif construct_id == COMPARE_JOBS.construct_id:
             extra = [

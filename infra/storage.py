@@ -88,4 +88,11 @@ class LabelChainStorage(Construct):
             server_access_logs_prefix=log_prefix,
             cors=cors,
             removal_policy=removal_policy,
+            lifecycle_rules=[
+                # A backstop for multipart uploads whose abort itself failed (manifest parts, output).
+                s3.LifecycleRule(
+                    id="AbortIncompleteMultipartUploads",
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
         )

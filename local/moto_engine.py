@@ -10,18 +10,15 @@ Finish (poll) every execution before leaving the block: a worker thread still ru
 meets unpatched moto.
 
 Server mode: the engine calls other services at ``http://localhost:$MOTO_PORT``, so a server must
-be told its own port and have execution enabled; ``threaded_moto_server`` does both.
+be told its own port and have execution enabled; ``local.moto_server.threaded_moto_server`` does both.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
-import socket
 import threading
 import traceback
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -95,6 +92,8 @@ class EngineHandle:
     """What a test can inspect after running executions under ``in_process_engine``."""
 
     dispatcher: Dispatcher
+    sleeper: Callable[[float], None] | None = None
+    """Called with each delay's seconds (e.g. a compressed clock's sleep); None: nothing waits."""
     delays: list[RecordedDelay] = field(default_factory=list)  # list.append is atomic: no lock
     invocations: list[Invocation] = field(default_factory=list)
 
@@ -158,15 +157,22 @@ def _invoke_in_process(function: Any, event: Any = None) -> tuple[str, bool, str
     return payload, False, ""
 
 
+def _record_delay(delay: RecordedDelay) -> None:
+    handle = _active[-1]
+    handle.delays.append(delay)
+    if handle.sleeper is not None:
+        handle.sleeper(delay.seconds)
+
+
 def _skip_wait(_wait_function: Any, env: Any, wait_seconds: int) -> None:
     """Replaces ``WaitFunction._wait_interval``, which blocks on an Event for the full wait."""
-    _active[-1].delays.append(RecordedDelay("wait", *_state_and_execution(env), seconds=wait_seconds))
+    _record_delay(RecordedDelay("wait", *_state_and_execution(env), seconds=wait_seconds))
 
 
 def _skip_retry_sleep(seconds: float) -> None:
     """``time.sleep`` as seen by ``retrier_decl`` only (its one use of ``time``): record, return."""
     env = getattr(_retrier, "env", None)
-    _active[-1].delays.append(RecordedDelay("retry", *_state_and_execution(env), seconds=seconds))
+    _record_delay(RecordedDelay("retry", *_state_and_execution(env), seconds=seconds))
 
 
 def _retrier_eval_body(original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
@@ -279,14 +285,18 @@ def _install() -> None:
 
 
 @contextmanager
-def in_process_engine(dispatcher: Dispatcher) -> Iterator[EngineHandle]:
-    """Patch moto so Lambda tasks call ``dispatcher`` in-process and nothing sleeps; undo on exit.
+def in_process_engine(
+    dispatcher: Dispatcher, sleeper: Callable[[float], None] | None = None
+) -> Iterator[EngineHandle]:
+    """Patch moto so Lambda tasks call ``dispatcher`` in-process; undo on exit.
 
-    Nested use is allowed: the innermost handle receives invocations and delays. Use it together
-    with ``mock_aws(config={"stepfunctions": {"execute_state_machine": True}})`` or a server.
+    Waits and retry pauses are recorded and, by default, skipped; with ``sleeper`` (e.g. a
+    compressed clock's ``sleep``) each is passed to it instead, so the offline stack waits in
+    simulated time. Nested use is allowed: the innermost handle receives invocations and delays.
+    Use it with ``mock_aws(config={"stepfunctions": {"execute_state_machine": True}})`` or a server.
     """
     assert_supported_moto_version()
-    handle = EngineHandle(dispatcher)
+    handle = EngineHandle(dispatcher, sleeper)
     with _install_lock:
         if not _active:
             _install()
@@ -298,31 +308,3 @@ def in_process_engine(dispatcher: Dispatcher) -> Iterator[EngineHandle]:
             _active.remove(handle)
             if not _active:
                 _patches.close()
-
-
-@contextmanager
-def threaded_moto_server(host: str = "127.0.0.1") -> Iterator[str]:
-    """Run moto's server in this process with state machine execution on; yields its endpoint URL.
-
-    Sets ``MOTO_PORT`` (where the engine sends its service calls) and ``AWS_ENDPOINT_URL`` (for the
-    caller's boto3 clients) and restores both, and the global moto config, on exit.
-    """
-    from moto.core.config import default_user_config  # noqa: PLC0415
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415
-
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        port = probe.getsockname()[1]
-    endpoint = f"http://{host}:{port}"
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
-    environment = {"MOTO_PORT": str(port), "AWS_ENDPOINT_URL": endpoint}
-    try:
-        with mock.patch.dict(default_user_config), mock.patch.dict(os.environ, environment):
-            # The server's way to take ``mock_aws(config=...)``; it writes moto's global config.
-            body = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
-            request = urllib.request.Request(f"{endpoint}/moto-api/config", data=body, method="POST")
-            urllib.request.urlopen(request, timeout=10).close()
-            yield endpoint
-    finally:
-        server.stop()

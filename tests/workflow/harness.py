@@ -7,7 +7,6 @@ DynamoDB are moto and whose SageMaker client is answered by a botocore Stubber.
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import time
@@ -26,6 +25,7 @@ from infra.definitions import lambda_functions, placeholder_arns, state_machine_
 from infra.stack import STACK_ID
 from labelchain.handlers.runtime import override_runtime
 from labelchain.services.runtime import Runtime
+from local.lambda_dispatch import dispatch_to_handler
 from local.moto_engine import EngineHandle, InvokedFunction, in_process_engine
 from tests.conftest import ACCOUNT, REGION
 from tests.support.aws import create_buckets, create_table
@@ -51,23 +51,6 @@ def state_machine_logical_id(template: Mapping[str, Any], name_part: str) -> str
     ]
     assert len(ids) == 1, f"expected one state machine matching {name_part!r}, got {ids}"
     return ids[0]
-
-
-class FakeLambdaContext:
-    """The attributes Powertools reads from a Lambda context."""
-
-    function_name = "labelchain-test"
-    memory_limit_in_mb = 256
-    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:labelchain-test"
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
-
-
-def dispatch_to_handler(function: InvokedFunction, event: Any) -> object:
-    """Import the handler the template names (``labelchain.handlers.x.handler``) and call it."""
-    assert function.handler, f"{function.name} has no handler"
-    module_name, attribute = function.handler.rsplit(".", 1)
-    handler = getattr(importlib.import_module(module_name), attribute)
-    return handler(event, FakeLambdaContext())
 
 
 def _empty_zip() -> bytes:

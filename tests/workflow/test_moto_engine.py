@@ -26,8 +26,8 @@ from local.moto_engine import (
     UnsupportedMotoVersionError,
     assert_supported_moto_version,
     in_process_engine,
-    threaded_moto_server,
 )
+from local.moto_server import threaded_moto_server
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 START_CHILD_SYNC = "arn:aws:states:::states:startExecution.sync:2"

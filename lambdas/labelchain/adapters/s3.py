@@ -46,6 +46,11 @@ class ObjectStore:
         response = self._get_object(bucket, key)
         yield from _body_chunks(response["Body"], chunk_size)
 
+    @property
+    def client(self) -> Any:
+        """The injected boto3 client (the offline stack attaches fault injection to it)."""
+        return self._client
+
     def open_chunks(
         self, bucket: str, key: str, *, if_match: str | None = None, chunk_size: int = CHUNK_SIZE
     ) -> ObjectChunks:

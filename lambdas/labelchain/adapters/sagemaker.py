@@ -90,6 +90,11 @@ class LabelingJobs:
             raise
         return str(response["LabelingJobArn"])
 
+    @property
+    def client(self) -> Any:
+        """The injected boto3 client (the offline stack attaches fault injection to it)."""
+        return self._client
+
     def describe(self, job_name: str) -> LabelingJobDescription:
         """Read a job. Raises ``LabelingJobNotFound`` if SageMaker does not know it."""
         try:

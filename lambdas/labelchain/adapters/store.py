@@ -79,6 +79,11 @@ class JobStore:
         self._client = client
         self._table = table_name
 
+    @property
+    def client(self) -> Any:
+        """The injected boto3 client (the offline stack attaches fault injection to it)."""
+        return self._client
+
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         try:
             return dict(getattr(self._client, operation)(TableName=self._table, **params))

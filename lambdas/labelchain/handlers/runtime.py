@@ -21,7 +21,8 @@ metrics = Metrics(namespace="LabelChain", service="labelchain")
 _runtime: Runtime | None = None
 
 
-def _build_runtime() -> Runtime:
+def build_runtime() -> Runtime:
+    """A Runtime from this process's environment: settings validated, boto3 clients created."""
     # Imported here to keep the import graph of this module small; the adapters (imported by the
     # services every handler uses) already load boto3, so this saves no cold-start time on its own.
     import boto3  # noqa: PLC0415
@@ -47,7 +48,7 @@ def get_runtime() -> Runtime:
     """The process's Runtime, built (and its settings validated) on first use."""
     global _runtime  # noqa: PLW0603 - one Runtime per Lambda execution environment
     if _runtime is None:
-        _runtime = _build_runtime()
+        _runtime = build_runtime()
     return _runtime
 
 
