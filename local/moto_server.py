@@ -38,6 +38,13 @@ def threaded_moto_server(host: str = "127.0.0.1") -> Iterator[str]:
             body = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
             request = urllib.request.Request(f"{endpoint}/moto-api/config", data=body, method="POST")
             urllib.request.urlopen(request, timeout=10).close()
+            _reset(endpoint)  # moto's backends live in this process: start from an empty account
             yield endpoint
+            _reset(endpoint)
     finally:
         server.stop()
+
+
+def _reset(endpoint: str) -> None:
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", data=b"", method="POST")
+    urllib.request.urlopen(request, timeout=10).close()

@@ -5,16 +5,21 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from labelchain.handlers.runtime import get_runtime, logger, metrics, tracer
+from labelchain.handlers.runtime import METRICS_NAMESPACE, SERVICE_NAME, get_runtime, logger, tracer
 from labelchain.services.events import JobEvent, MetricsResult, parse_event
 from labelchain.services.record_metrics import record_metrics
 
 
 def emit_job_metrics(result: MetricsResult) -> None:
-    """One EMF document per job, dimensioned by project (and status) for per-project dashboards."""
+    """One EMF document per job, dimensioned by project (and status) for per-project dashboards.
+
+    An ``EphemeralMetrics`` per call: nothing (dimensions included) carries over to the next
+    invocation, even when several run in one process (the offline stack runs handlers in threads).
+    """
+    metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
     metrics.add_dimension(name="project", value=result.project)
     metrics.add_dimension(name="status", value=result.status)
     metrics.add_metric(name="HumanLabeledObjects", unit=MetricUnit.Count, value=result.counters.human_labeled)
@@ -30,9 +35,9 @@ def emit_job_metrics(result: MetricsResult) -> None:
     )
     if result.duration_seconds is not None:
         metrics.add_metric(name="JobDuration", unit=MetricUnit.Seconds, value=result.duration_seconds)
+    metrics.flush_metrics()
 
 
-@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""What every handler shares: one Logger, Tracer and Metrics, and the lazily built Runtime.
+"""What every handler shares: one Logger and Tracer, and the lazily built Runtime.
 
 Nothing here touches AWS or the environment at import time: settings are validated and clients are
 created on the first invocation (the cold start) and reused afterwards. ``override_runtime`` is the
@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 
 from labelchain.services.runtime import Runtime
 
-logger = Logger(service="labelchain")
-tracer = Tracer(service="labelchain", patch_modules=["botocore"])  # only botocore: halves tracing import cost
-metrics = Metrics(namespace="LabelChain", service="labelchain")
+SERVICE_NAME = "labelchain"
+METRICS_NAMESPACE = "LabelChain"
+logger = Logger(service=SERVICE_NAME)
+tracer = Tracer(service=SERVICE_NAME, patch_modules=["botocore"])  # only botocore: halves tracing import cost
 
 _runtime: Runtime | None = None
 

@@ -1,0 +1,248 @@
+"""``make demo``: AWS's seed experiment, end to end, on this machine — with Ground Truth SIMULATED.
+
+    python -m local.demo [--objects 2500] [--seed 7] [--single-job] [--out demo-output] [--scale 1800]
+
+Synthesizes the stack (or reads ``cdk.out``), starts the offline stack (moto on loopback + the Ground
+Truth emulator), uploads a generated bird dataset, starts the Experiment execution (or one
+LabelingJob with ``--single-job``), shows progress while the jobs run, then prints the comparison
+and writes report.json, report.md and the figures under ``--out``. Every number it prints comes
+from LabelChain's Ground Truth emulator: simulated, not AWS results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CDK_OUT_TEMPLATE = PROJECT_ROOT / "cdk.out" / "LabelChain.template.json"
+BANNER = "SIMULATED — every number below comes from LabelChain's Ground Truth emulator, not from AWS."
+ROLES = ("initial", "pretrained", "control")
+
+
+def load_template(synthesize: bool) -> dict[str, Any]:
+    """The synthesized template: ``cdk.out`` if present (``make synth``), else synthesized now."""
+    if synthesize or not CDK_OUT_TEMPLATE.exists():
+        sys.path.insert(0, str(PROJECT_ROOT / "lambdas"))
+        from infra.application import build_app  # noqa: PLC0415 - jsii starts only when needed
+
+        build_app(outdir=str(CDK_OUT_TEMPLATE.parent)).synth()
+    template: dict[str, Any] = json.loads(CDK_OUT_TEMPLATE.read_text(encoding="utf-8"))
+    return template
+
+
+def _role(job_name: str) -> str:
+    for role in ROLES:
+        if f"-{role}-" in job_name:
+            return role
+    return "job"
+
+
+class Progress:
+    """Prints each job's status and counters whenever they change, in simulated time."""
+
+    def __init__(self, stack: Any, project: str) -> None:
+        self._stack = stack
+        self._project = project
+        self._seen: dict[str, tuple[str, int, int]] = {}
+        self._started = stack.clock.now()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="demo-progress", daemon=True)
+
+    def __enter__(self) -> Progress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.report()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self.report()
+
+    def report(self) -> None:
+        from labelchain.handlers.runtime import get_runtime  # noqa: PLC0415
+
+        store = get_runtime().store
+        elapsed = self._stack.clock.now() - self._started
+        for record in store.jobs_of_project(self._project, newest_first=False):
+            counters = record.counters
+            state = (record.status, counters.human_labeled, counters.machine_labeled)
+            if self._seen.get(record.job_name) == state:
+                continue
+            self._seen[record.job_name] = state
+            hours = elapsed.total_seconds() / 3600
+            print(
+                f"  [{hours:5.1f} h simulated] {_role(record.job_name):<10} {record.status:<12} "
+                f"human {counters.human_labeled:>5}  machine {counters.machine_labeled:>5}  "
+                f"of {record.object_count}",
+                flush=True,
+            )
+
+
+def _print_comparison(report: dict[str, Any]) -> None:
+    print(f"\n{BANNER}\n")
+    header = ("job", "objects", "human", "machine", "% machine", "iterations", "hours", "cost USD")
+    widths = (-11, 8, 8, 9, 11, 12, 8, 11)
+    print(
+        "".join(f"{text:<{-w}}" if w < 0 else f"{text:>{w}}" for text, w in zip(header, widths, strict=True))
+    )
+    for role in ROLES:
+        side = report["jobs"][role]
+        figures = side.get("figures")
+        if figures is None:
+            print(f"{role:<11}  missing: {side.get('missing_reason')}")
+            continue
+        hours = (figures["duration_seconds"] or 0) / 3600
+        print(
+            f"{role:<11}{figures['objects']:>8}{figures['human_labeled']:>8}{figures['machine_labeled']:>9}"
+            f"{figures['machine_labeled_percent']:>10}%{figures['iterations']:>12}{hours:>8.1f}"
+            f"{float(figures['total_cost_usd']):>11.2f}"
+        )
+    for name in ("pretrained_vs_control", "pretrained_vs_initial"):
+        delta = report[name]
+        values = {
+            key: (delta[key]["value"] if delta[key]["value"] is not None else "n/a")
+            for key in ("cost_reduction_percent", "duration_reduction_percent", "machine_labeled_gain_points")
+        }
+        print(
+            f"\n{name.replace('_', ' ')}: cost {values['cost_reduction_percent']} % lower, "
+            f"duration {values['duration_reduction_percent']} % shorter, "
+            f"machine-labeled {values['machine_labeled_gain_points']} points higher"
+        )
+    print("\nAWS's published experiment (real Mechanical Turk workers): 48 % / 80 % / 60 % machine-labeled;")
+    print("the seeded job cost 23 % less than the control and took about half the time.")
+
+
+def run_experiment(stack: Any, objects: int, seed: int, out: Path, name: str) -> int:
+    from labelchain.report import load_report, render_figures  # noqa: PLC0415
+    from local.dataset import upload_bird_dataset  # noqa: PLC0415
+
+    s3 = stack.client("s3")
+    print(f"Uploading {objects:,} generated bird images and their manifest …", flush=True)
+    manifest = upload_bird_dataset(s3, stack.data_bucket, "birds", objects=objects, seed=seed)
+    experiment = json.loads((PROJECT_ROOT / "examples" / "experiment-birds.json").read_text())
+    experiment["manifest"] = manifest
+    print(
+        f"Starting the Experiment execution {name!r} (initial job, then pretrained and control in parallel)"
+    )
+    arn = stack.start(stack.experiment_arn, experiment, name)
+    with Progress(stack, experiment["project"]):
+        described = stack.wait(arn, timeout_seconds=600)
+    print(
+        f"\nExperiment execution {described['status']}"
+        + (
+            f": {described.get('error')} — {described.get('cause')}"
+            if described["status"] != "SUCCEEDED"
+            else ""
+        )
+    )
+    key = f"experiments/{experiment['project']}/{name}/"
+    listing = s3.list_objects_v2(Bucket=stack.output_bucket, Prefix=key).get("Contents", [])
+    if not listing:
+        return 1
+    out.mkdir(parents=True, exist_ok=True)
+    for item in listing:
+        body = s3.get_object(Bucket=stack.output_bucket, Key=item["Key"])["Body"].read()
+        (out / Path(item["Key"]).name).write_bytes(body)
+    report_path = out / "report.json"
+    _print_comparison(json.loads(report_path.read_text()))
+    figures = render_figures(load_report(str(report_path)), out)
+    print(f"\nWrote {out / 'report.json'}, {out / 'report.md'} and {len(figures)} figures:")
+    for figure in figures:
+        print(f"  {figure}")
+    return 0 if described["status"] == "SUCCEEDED" else 1
+
+
+def run_single_job(stack: Any, objects: int, seed: int, out: Path, name: str) -> int:
+    from local.dataset import upload_bird_dataset  # noqa: PLC0415
+
+    s3 = stack.client("s3")
+    manifest = upload_bird_dataset(s3, stack.data_bucket, "birds-single", objects=objects, seed=seed)
+    job_input = json.loads((PROJECT_ROOT / "examples" / "bird-bounding-box.json").read_text())
+    job_input.update(manifest=manifest, project="birds-single")
+    print(f"Starting one LabelingJob execution {name!r} on {objects:,} objects")
+    arn = stack.start(stack.labeling_job_arn, job_input, name)
+    with Progress(stack, "birds-single"):
+        described = stack.wait(arn, timeout_seconds=600)
+    print(f"\n{BANNER}\nLabelingJob execution {described['status']}")
+    output = json.loads(described.get("output") or "null")
+    if output is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "single-job.json").write_text(json.dumps(output, indent=2) + "\n")
+        print(
+            json.dumps(
+                {
+                    k: output[k]
+                    for k in (
+                        "job_name",
+                        "counters",
+                        "machine_labeled_percent",
+                        "duration_seconds",
+                        "iterations",
+                        "cost",
+                    )
+                },
+                indent=2,
+            )
+        )
+    return 0 if described["status"] == "SUCCEEDED" else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m local.demo", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
+    parser.add_argument(
+        "--objects",
+        type=int,
+        default=2500,
+        help="dataset size (≥ 2,500 for the experiment, ≥ 1,250 for one job)",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="seed of the dataset and the emulator")
+    parser.add_argument(
+        "--single-job", action="store_true", help="run one LabelingJob instead of the experiment"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=PROJECT_ROOT / "demo-output", help="where reports and figures go"
+    )
+    parser.add_argument("--scale", type=float, default=1800.0, help="simulated seconds per real second")
+    parser.add_argument("--synth", action="store_true", help="synthesize even if cdk.out exists")
+    args = parser.parse_args(argv)
+    minimum = 1250 if args.single_job else 2500
+    if args.objects < minimum:
+        parser.error(
+            f"--objects: at least {minimum:,} (Ground Truth's auto-labeling minimum of 1,250 per job)"
+        )
+    if args.scale <= 0:
+        parser.error("--scale: must be positive")
+
+    started = time.monotonic()
+    print(BANNER)
+    template = load_template(args.synth)
+    sys.path.insert(0, str(PROJECT_ROOT / "lambdas"))
+    from local.ground_truth import SimulationParams  # noqa: PLC0415
+    from local.stack import LocalOptions, local_stack  # noqa: PLC0415
+
+    options = LocalOptions(scale=args.scale, seed=args.seed, simulation=SimulationParams(seed=args.seed))
+    name = f"demo-{int(time.time())}"
+    with local_stack(template, options) as stack:
+        print(
+            f"Offline stack up: moto at {stack.endpoint}, Ground Truth emulator at {stack.emulator.endpoint}"
+        )
+        runner = run_single_job if args.single_job else run_experiment
+        status = runner(stack, args.objects, args.seed, args.out, name)
+    print(f"\nDone in {time.monotonic() - started:.1f} s (wall clock); the offline stack is stopped.")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""The offline stack: the synthesized LabelChain stack running on one machine, no AWS account.
+
+- moto's server on 127.0.0.1 (real HTTP, real boto3) for S3, DynamoDB, IAM, KMS, Lambda and Step
+  Functions, executing the synthesized state machine definitions;
+- every Lambda invocation dispatched in-process to the handler module the template names, with the
+  function's environment from the template and a compressed clock;
+- LabelChain's Ground Truth emulator (``local.ground_truth``) serving the labeling-job API, reached by
+  the handlers' unchanged boto3 code through ``AWS_ENDPOINT_URL_SAGEMAKER``.
+Everything is started and stopped here: free ports, clean shutdown, no process left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+from unittest import mock
+
+import boto3
+from botocore.config import Config
+
+from infra.definitions import resources_of_type
+from local.clock import CompressedClock
+from local.faults import Throttling
+from local.ground_truth import FaultInjection, GroundTruthEmulator, SimulationParams
+from local.lambda_dispatch import dispatch_to_handler
+from local.moto_engine import EngineHandle, in_process_engine
+from local.moto_server import threaded_moto_server
+from local.resources import ACCOUNT, REGION, DeployedStack, deploy_template
+
+SERVICES = ("s3", "dynamodb", "iam", "kms", "lambda", "stepfunctions")
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "LabelChain",
+}
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    """How the offline stack behaves: clock speed, emulator model and faults."""
+
+    scale: float = 1800.0
+    """Simulated seconds per real second (1,800: a 4-hour job takes 8 s)."""
+    seed: int = 7
+    simulation: SimulationParams | None = None
+    ground_truth_faults: FaultInjection | None = None
+    dynamodb_throttle_rate: float = 0.0
+    """Share of the Lambdas' DynamoDB requests answered with ThrottlingException."""
+    log_level: str = "WARNING"
+    """Powertools log level of the handlers (their JSON logs go to stdout, as in Lambda)."""
+    emit_metrics: bool = False
+    """Print the handlers' CloudWatch EMF metric documents (off: the demo's output stays readable)."""
+
+
+@dataclass
+class LocalStack:
+    """A running offline stack: clients to it, its resources and its clock."""
+
+    template: Mapping[str, Any]
+    deployed: DeployedStack
+    clock: CompressedClock
+    engine: EngineHandle
+    emulator: GroundTruthEmulator
+    endpoint: str
+    throttling: list[Throttling] = field(default_factory=list)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of the local stack (moto, or the emulator for ``sagemaker``)."""
+        return boto3.client(service, region_name=REGION, config=Config(retries={"mode": "standard"}))
+
+    @property
+    def labeling_job_arn(self) -> str:
+        return self.deployed.state_machine("LabelingJob")
+
+    @property
+    def experiment_arn(self) -> str:
+        return self.deployed.state_machine("Experiment")
+
+    @property
+    def environment(self) -> dict[str, str]:
+        (environment, *_) = self.deployed.function_environments.values()
+        return environment
+
+    @property
+    def data_bucket(self) -> str:
+        return self.environment["LABELCHAIN_DATA_BUCKET"]
+
+    @property
+    def output_bucket(self) -> str:
+        return self.environment["LABELCHAIN_OUTPUT_BUCKET"]
+
+    @property
+    def table_name(self) -> str:
+        return self.environment["LABELCHAIN_TABLE_NAME"]
+
+    def start(self, state_machine_arn: str, execution_input: Any, name: str) -> str:
+        """Start an execution; returns its ARN."""
+        response = self.client("stepfunctions").start_execution(
+            stateMachineArn=state_machine_arn, name=name, input=json.dumps(execution_input)
+        )
+        return str(response["executionArn"])
+
+    def deliver_s3_event(self, event: Mapping[str, Any]) -> str | None:
+        """Do what the stack's EventBridge rule does with an S3 event; returns the execution started.
+
+        moto's EventBridge cannot start a Step Functions execution, so this applies the synthesized
+        rule itself: its pattern (moto's EventBridge matcher) and its input transformer (the one
+        ``labelchain.core.trigger`` defines and the template carries). None when the rule does not match.
+        """
+        from moto.events.models import EventPattern  # noqa: PLC0415
+
+        from labelchain.core.trigger import apply_input_transformer, input_transformer  # noqa: PLC0415
+
+        (rule,) = resources_of_type(self.template, "AWS::Events::Rule").values()
+        properties = self.deployed.resolve(rule["Properties"])
+        pattern = EventPattern.load(json.dumps(properties["EventPattern"]))
+        if not pattern.matches_event(dict(event)):  # type: ignore[arg-type]
+            return None
+        (target,) = properties["Targets"]
+        paths, template = input_transformer()
+        if target["InputTransformer"] != {"InputPathsMap": paths, "InputTemplate": template}:
+            raise ValueError("the template's input transformer differs from labelchain.core.trigger's")
+        return self.start(target["Arn"], apply_input_transformer(event), f"s3-{event['id']}")
+
+    def drop_manifest(self, project: str, batch: str, manifest: bytes) -> str | None:
+        """Upload ``incoming/<project>/<batch>.manifest`` and deliver S3's "Object Created" event."""
+        bucket, key = self.data_bucket, f"incoming/{project}/{batch}.manifest"
+        version = self.client("s3").put_object(Bucket=bucket, Key=key, Body=manifest).get("VersionId", "null")
+        return self.deliver_s3_event(s3_object_created_event(bucket, key, version, len(manifest)))
+
+    def wait(
+        self, execution_arn: str, timeout_seconds: float = 120.0, poll_seconds: float = 0.1
+    ) -> dict[str, Any]:
+        """Block until the execution ends (bounded); returns DescribeExecution."""
+        stepfunctions = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            described: dict[str, Any] = stepfunctions.describe_execution(executionArn=execution_arn)
+            if described["status"] != "RUNNING":
+                return described
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution_arn} still running after {timeout_seconds} s")
+            time.sleep(poll_seconds)
+
+
+def s3_object_created_event(bucket: str, key: str, version_id: str, size: int) -> dict[str, Any]:
+    """The event S3 sends to EventBridge for a new object (the shape of the S3 user guide's example)."""
+    now = datetime.now(UTC)
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": ACCOUNT,
+        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {
+                "key": key,
+                "size": size,
+                "version-id": version_id,
+                "sequencer": f"{now.timestamp():.6f}",
+            },
+            "request-id": uuid.uuid4().hex[:16].upper(),
+            "requester": ACCOUNT,
+            "reason": "PutObject",
+        },
+    }
+
+
+def _same_environment(deployed: DeployedStack) -> dict[str, str]:
+    environments = list(deployed.function_environments.values())
+    if any(environment != environments[0] for environment in environments):
+        raise ValueError("the local stack runs every handler in one process: their environments must agree")
+    return environments[0]
+
+
+@contextmanager
+def local_stack(template: Mapping[str, Any], options: LocalOptions = LocalOptions()) -> Iterator[LocalStack]:
+    """Start moto, the emulator and the stack's resources; stop everything on exit."""
+    clock = CompressedClock(options.scale)
+    with ExitStack() as stack:
+        # One patch of the whole environment: everything set below is undone on exit.
+        quiet = {"POWERTOOLS_LOG_LEVEL": options.log_level}
+        if not options.emit_metrics:
+            quiet["POWERTOOLS_METRICS_DISABLED"] = "true"
+        stack.enter_context(mock.patch.dict(os.environ, {**FAKE_CREDENTIALS, **quiet}))
+        werkzeug = logging.getLogger("werkzeug")  # moto server's request log
+        stack.callback(werkzeug.setLevel, werkzeug.level)
+        werkzeug.setLevel(logging.ERROR)
+        # moto's interpreter logs a path that Choice's IsPresent finds missing, which is normal here.
+        interpreter = logging.getLogger("moto.stepfunctions")
+        stack.callback(interpreter.setLevel, interpreter.level)
+        interpreter.setLevel(logging.CRITICAL)
+        # Imported once the environment is set: Powertools reads its log level when the handlers load.
+        from labelchain.handlers.runtime import build_runtime, override_runtime  # noqa: PLC0415
+        from labelchain.settings import get_settings  # noqa: PLC0415
+
+        for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL_SAGEMAKER"):
+            os.environ.pop(variable, None)
+        endpoint = stack.enter_context(threaded_moto_server())
+        engine = stack.enter_context(in_process_engine(dispatch_to_handler, sleeper=clock.sleep))
+        clients = {service: boto3.client(service, region_name=REGION) for service in SERVICES}
+        deployed = deploy_template(template, clients)
+
+        emulator = GroundTruthEmulator(
+            s3_client=clients["s3"],
+            clock=clock,
+            params=options.simulation or SimulationParams(seed=options.seed),
+            faults=options.ground_truth_faults or FaultInjection(),
+        )
+        sagemaker_endpoint = stack.enter_context(emulator.running())
+        os.environ["AWS_ENDPOINT_URL_SAGEMAKER"] = sagemaker_endpoint
+        os.environ.update(_same_environment(deployed))
+        get_settings.cache_clear()
+        stack.callback(get_settings.cache_clear)
+
+        runtime = replace(build_runtime(), clock=clock)
+        throttling: list[Throttling] = []
+        if options.dynamodb_throttle_rate:
+            dynamodb_throttling = Throttling(options.dynamodb_throttle_rate, options.seed)
+            dynamodb_throttling.attach(runtime.store.client)
+            throttling.append(dynamodb_throttling)
+        stack.enter_context(override_runtime(runtime))
+        yield LocalStack(template, deployed, clock, engine, emulator, endpoint, throttling)
