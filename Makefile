@@ -10,9 +10,10 @@ export PYTHONDONTWRITEBYTECODE := 1
 STACK := LabelChain
 CDK_FLAGS := --no-notices --no-version-reporting
 
-.PHONY: help setup lint typecheck test test-fast synth deploy bench clean
+.PHONY: help setup lint typecheck test test-fast synth demo deploy bench clean
 
 help:
+	@echo "make demo    run AWS's seed experiment offline (moto + simulated Ground Truth), < 1 min"
 	@echo "make test    install (venv + npm), lint, type-check and run every test"
 	@echo "make synth   synthesize the stack offline into cdk.out and cfn-lint it"
 	@echo "make deploy  npx cdk deploy (needs AWS credentials)"
@@ -48,12 +49,16 @@ synth: setup
 	npx cdk synth $(CDK_FLAGS) --quiet
 	cfn-lint cdk.out/$(STACK).template.json
 
+demo: synth
+	python -m local.demo
+
 deploy: setup
 	npx cdk deploy $(CDK_FLAGS) $(STACK)
 
 bench: setup
 	python bench/cold_init.py
 	python bench/split_manifest.py
+	python bench/demo_run.py
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """``make demo``: AWS's seed experiment, end to end, on this machine — with Ground Truth SIMULATED.
 
-    python -m local.demo [--objects 2500] [--seed 7] [--single-job] [--out demo-output] [--scale 1800]
+    python -m local.demo [--objects 2500] [--seed S] [--single-job] [--out demo-output] [--scale 3000]
 
 Synthesizes the stack (or reads ``cdk.out``), starts the offline stack (moto on loopback + the Ground
 Truth emulator), uploads a generated bird dataset, starts the Experiment execution (or one
@@ -207,14 +207,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=2500,
         help="dataset size (≥ 2,500 for the experiment, ≥ 1,250 for one job)",
     )
-    parser.add_argument("--seed", type=int, default=7, help="seed of the dataset and the emulator")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the emulator and the generated images (default: the emulator's calibrated seed)",
+    )
     parser.add_argument(
         "--single-job", action="store_true", help="run one LabelingJob instead of the experiment"
     )
     parser.add_argument(
         "--out", type=Path, default=PROJECT_ROOT / "demo-output", help="where reports and figures go"
     )
-    parser.add_argument("--scale", type=float, default=1800.0, help="simulated seconds per real second")
+    parser.add_argument("--scale", type=float, default=3000.0, help="simulated seconds per real second")
     parser.add_argument("--synth", action="store_true", help="synthesize even if cdk.out exists")
     args = parser.parse_args(argv)
     minimum = 1250 if args.single_job else 2500
@@ -232,14 +237,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from local.ground_truth import SimulationParams  # noqa: PLC0415
     from local.stack import LocalOptions, local_stack  # noqa: PLC0415
 
-    options = LocalOptions(scale=args.scale, seed=args.seed, simulation=SimulationParams(seed=args.seed))
+    simulation = SimulationParams() if args.seed is None else SimulationParams(seed=args.seed)
+    options = LocalOptions(scale=args.scale, seed=simulation.seed, simulation=simulation)
     name = f"demo-{int(time.time())}"
     with local_stack(template, options) as stack:
         print(
             f"Offline stack up: moto at {stack.endpoint}, Ground Truth emulator at {stack.emulator.endpoint}"
         )
         runner = run_single_job if args.single_job else run_experiment
-        status = runner(stack, args.objects, args.seed, args.out, name)
+        status = runner(stack, args.objects, simulation.seed, args.out, name)
     print(f"\nDone in {time.monotonic() - started:.1f} s (wall clock); the offline stack is stopped.")
     return status
 
