@@ -22,15 +22,14 @@ from typing import Final
 
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.cfn_hygiene import depend_on_role_policy_only
 from infra.config import DeploymentConfig
 from infra.functions import LabelChainFunctions
 from infra.labeling_job_workflow import ERROR_PATH, invoke_lambda, retry_transient_errors
+from infra.state_machine import logged_state_machine
 
 
 class ExperimentStates:
@@ -248,23 +247,14 @@ class ExperimentWorkflow(Construct):
         seed.next(second_stage).next(compare(states.COMPARE_JOBS, None, True)).next(both_ran)
         definition = prepare.next(initial_job).next(has_model)
 
-        self.log_group = logs.LogGroup(
-            self, "Logs", retention=config.log_retention, removal_policy=config.cdk_removal_policy
-        )
-        self.state_machine = sfn.StateMachine(
+        self.state_machine, self.log_group = logged_state_machine(
             self,
-            "StateMachine",
-            state_machine_name=f"{config.resource_prefix}-experiment",
+            name_suffix="experiment",
             comment="LabelChain: the pre-trained-model experiment (initial, seeded and control jobs)",
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            definition=definition,
             timeout=EXECUTION_TIMEOUT,
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
-            ),
+            config=config,
         )
-        depend_on_role_policy_only(self.state_machine, self.state_machine.role)
 
     def _child(
         self, state_name: str, role: str, job_input: sfn.TaskInput

@@ -26,14 +26,13 @@ from typing import Final
 
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.cfn_hygiene import depend_on_role_policy_only
 from infra.config import DeploymentConfig
 from infra.functions import LabelChainFunctions
+from infra.state_machine import logged_state_machine
 from labelchain.errors import RETRYABLE_ERRORS
 
 
@@ -256,26 +255,14 @@ class LabelingJobWorkflow(Construct):
             .otherwise(create_job)
         )
 
-        self.log_group = logs.LogGroup(
+        self.state_machine, self.log_group = logged_state_machine(
             self,
-            "Logs",
-            retention=config.log_retention,
-            removal_policy=config.cdk_removal_policy,
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_name=f"{config.resource_prefix}-labeling-job",
+            name_suffix="labeling-job",
             comment="LabelChain: runs one SageMaker Ground Truth labeling job and records its results",
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            definition=definition,
             timeout=EXECUTION_TIMEOUT,
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
-            ),
+            config=config,
         )
-        depend_on_role_policy_only(self.state_machine, self.state_machine.role)
 
     def _step(
         self,

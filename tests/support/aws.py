@@ -7,12 +7,14 @@ gives S3 and DynamoDB real behaviour (conditional writes, pagination) in-process
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 from botocore.stub import Stubber
+from moto import mock_aws
 
 from labelchain.adapters.s3 import ObjectStore
 from labelchain.adapters.sagemaker import LabelingJobs
@@ -168,3 +170,28 @@ def describe_response(
             output["FinalActiveLearningModelArn"] = model_arn
         response["LabelingJobOutput"] = output
     return response
+
+
+@contextmanager
+def moto_account() -> Iterator[tuple[Any, Any, Any]]:
+    """A moto account holding LabelChain's buckets and table, plus a SageMaker client to stub.
+
+    Yields ``(s3, dynamodb, sagemaker)`` clients; SageMaker is never served by moto here (tests wrap
+    it in a Stubber or ScriptedSageMaker).
+    """
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        create_buckets(s3)
+        create_table(dynamodb)
+        sagemaker, _ = sagemaker_stub()
+        yield s3, dynamodb, sagemaker
+
+
+def empty_account(s3: Any, dynamodb: Any) -> None:
+    """Remove every object and item a previous test left in a shared ``moto_account``."""
+    for bucket in (TEST_SETTINGS.data_bucket, TEST_SETTINGS.output_bucket):
+        for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=item["Key"])
+    for item in dynamodb.scan(TableName=TEST_SETTINGS.table_name)["Items"]:
+        dynamodb.delete_item(TableName=TEST_SETTINGS.table_name, Key={"pk": item["pk"], "sk": item["sk"]})

@@ -19,10 +19,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from labelchain.adapters.s3 import ObjectStore
 from labelchain.adapters.sagemaker import LabelingJobs
@@ -45,11 +43,10 @@ from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 from tests.support.aws import (
     EXAMPLE_TIME,
     FixedClock,
-    create_buckets,
-    create_table,
     describe_response,
+    empty_account,
     manifest_lines,
-    sagemaker_stub,
+    moto_account,
 )
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bird-bounding-box.json"
@@ -101,31 +98,17 @@ class World:
         return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
 
 
-def empty(s3: Any, dynamodb: Any) -> None:
-    """Remove every object and item a previous test left behind."""
-    for bucket in (TEST_SETTINGS.data_bucket, TEST_SETTINGS.output_bucket):
-        for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
-            s3.delete_object(Bucket=bucket, Key=item["Key"])
-    for item in dynamodb.scan(TableName=TEST_SETTINGS.table_name)["Items"]:
-        dynamodb.delete_item(TableName=TEST_SETTINGS.table_name, Key={"pk": item["pk"], "sk": item["sk"]})
-
-
 @pytest.fixture(scope="module")
 def aws() -> Iterator[tuple[Any, Any, Any]]:
     """One moto account for the module (starting moto per case would dominate the run time)."""
-    with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        create_buckets(s3)
-        create_table(dynamodb)
-        sagemaker, _ = sagemaker_stub()
+    with moto_account() as (s3, dynamodb, sagemaker):
         yield s3, dynamodb, sagemaker
 
 
 @pytest.fixture
 def world(aws: tuple[Any, Any, Any]) -> Iterator[World]:
     s3, dynamodb, sagemaker = aws
-    empty(s3, dynamodb)
+    empty_account(s3, dynamodb)
     calls: list[str] = []
 
     def record_call(model: Any, **_: Any) -> None:

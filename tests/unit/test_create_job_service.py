@@ -16,10 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from labelchain.adapters.s3 import ObjectStore
 from labelchain.adapters.sagemaker import LabelingJobs
@@ -34,11 +32,10 @@ from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 from tests.support.aws import (
     EXAMPLE_TIME,
     FixedClock,
-    create_buckets,
-    create_table,
     describe_response,
+    empty_account,
     manifest_lines,
-    sagemaker_stub,
+    moto_account,
 )
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bird-bounding-box.json"
@@ -78,22 +75,14 @@ class World:
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[tuple[Any, Any, Any]]:
-    with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        create_buckets(s3)
-        create_table(dynamodb)
-        sagemaker, _ = sagemaker_stub()
+    with moto_account() as (s3, dynamodb, sagemaker):
         yield s3, dynamodb, sagemaker
 
 
 @pytest.fixture
 def world(aws: tuple[Any, Any, Any]) -> Iterator[World]:
     s3, dynamodb, sagemaker = aws
-    for item in s3.list_objects_v2(Bucket=TEST_SETTINGS.data_bucket).get("Contents", []):
-        s3.delete_object(Bucket=TEST_SETTINGS.data_bucket, Key=item["Key"])
-    for item in dynamodb.scan(TableName=TEST_SETTINGS.table_name)["Items"]:
-        dynamodb.delete_item(TableName=TEST_SETTINGS.table_name, Key={"pk": item["pk"], "sk": item["sk"]})
+    empty_account(s3, dynamodb)
     s3.put_object(
         Bucket=TEST_SETTINGS.data_bucket, Key=MANIFEST_KEY, Body="\n".join(manifest_lines(1250)).encode()
     )

@@ -16,7 +16,6 @@ import boto3
 import pytest
 from botocore.exceptions import ParamValidationError
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from labelchain.adapters.s3 import ObjectStore
 from labelchain.adapters.sagemaker import LabelingJobs
@@ -34,10 +33,8 @@ from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 from tests.support.aws import (
     EXAMPLE_TIME,
     FixedClock,
-    create_buckets,
-    create_table,
     describe_response,
-    sagemaker_stub,
+    moto_account,
 )
 
 JOB = "labelchain-birds-half-a-0a1b2c3d"
@@ -61,12 +58,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[tuple[Any, Any, Any]]:
-    with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        create_buckets(s3)
-        create_table(dynamodb)
-        sagemaker, _ = sagemaker_stub()
+    with moto_account() as (s3, dynamodb, sagemaker):
         yield s3, dynamodb, sagemaker
 
 

@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from labelchain.adapters.s3 import MULTIPART_PART_SIZE, ObjectStore
 from labelchain.adapters.sagemaker import LabelingJobs
@@ -34,7 +32,11 @@ from labelchain.services.experiment_events import DatasetPart, PrepareDatasetEve
 from labelchain.services.prepare_dataset import prepare_dataset
 from labelchain.services.runtime import Runtime
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
-from tests.support.aws import FixedClock, create_buckets, create_table, manifest_lines, sagemaker_stub
+from tests.support.aws import (
+    FixedClock,
+    manifest_lines,
+    moto_account,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "experiment-birds.json"
 DATA_BUCKET = TEST_SETTINGS.data_bucket
@@ -96,12 +98,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[tuple[Any, Any, Any]]:
-    with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        create_buckets(s3)
-        create_table(dynamodb)
-        sagemaker, _ = sagemaker_stub()
+    with moto_account() as (s3, dynamodb, sagemaker):
         yield s3, dynamodb, sagemaker
 
 

@@ -12,10 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from labelchain.core.job_input import parse_job_input
 from labelchain.core.records import trigger_key
@@ -26,7 +24,7 @@ from labelchain.services.events import ExecutionRef
 from labelchain.services.resolve_trigger import ResolveTriggerEvent, resolve_trigger
 from labelchain.services.runtime import Runtime
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
-from tests.support.aws import create_buckets, create_table, make_runtime, sagemaker_stub
+from tests.support.aws import make_runtime, moto_account
 
 PROJECT_SETTINGS = Path(__file__).resolve().parents[2] / "examples" / "project.json"
 BUCKET = TEST_SETTINGS.data_bucket
@@ -46,15 +44,9 @@ class FakeLambdaContext:
 
 @pytest.fixture
 def world() -> Iterator[tuple[Runtime, Any, Any]]:
-    with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
-        create_buckets(s3)
-        create_table(dynamodb)
-        sagemaker, _ = sagemaker_stub()
-        with Stubber(sagemaker) as stub:
-            yield make_runtime(sagemaker), s3, dynamodb
-            stub.assert_no_pending_responses()
+    with moto_account() as (s3, dynamodb, sagemaker), Stubber(sagemaker) as stub:
+        yield make_runtime(sagemaker), s3, dynamodb
+        stub.assert_no_pending_responses()
 
 
 def upload_settings(s3: Any, body: bytes | dict[str, Any] | None = None) -> None:

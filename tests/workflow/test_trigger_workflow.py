@@ -19,6 +19,7 @@ from moto.events.models import EventPattern
 from infra.definitions import resolve_intrinsics, resources_of_type
 from labelchain.core.trigger import apply_input_transformer, input_transformer
 from labelchain.services.runtime import Runtime
+from local.stack import s3_object_created_event
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 from tests.support.aws import EXAMPLE_TIME, FixedClock, make_runtime, manifest_lines
 from tests.support.output import write_bounding_box_output
@@ -33,32 +34,8 @@ LABELING_JOB_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:labelchain-l
 
 
 def s3_object_created(key: str, version_id: str, bucket: str = TEST_SETTINGS.data_bucket) -> dict[str, Any]:
-    """An S3 "Object Created" event as S3 sends it to EventBridge (the S3 user guide's example)."""
-    return {
-        "version": "0",
-        "id": f"17793124-05d4-b198-2fde-{version_id[:12]:0>12}",
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": ACCOUNT,
-        "time": "2026-11-28T12:00:00Z",
-        "region": REGION,
-        "resources": [f"arn:aws:s3:::{bucket}"],
-        "detail": {
-            "version": "0",
-            "bucket": {"name": bucket},
-            "object": {
-                "key": key,
-                "size": 5,
-                "etag": "b1946ac92492d2347c6235b4d2611184",
-                "version-id": version_id,
-                "sequencer": "617f08299329d189",
-            },
-            "request-id": "N4N7GDK58NMKJ12R",
-            "requester": ACCOUNT,
-            "source-ip-address": "1.2.3.4",
-            "reason": "PutObject",
-        },
-    }
+    """An S3 "Object Created" event as S3 sends it to EventBridge (the offline stack's builder)."""
+    return s3_object_created_event(bucket, key, version_id, size=5)
 
 
 def synthesized_rule() -> dict[str, Any]:
