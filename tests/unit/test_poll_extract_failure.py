@@ -437,3 +437,13 @@ def test_a_request_botocore_refuses_is_not_retried_as_transient() -> None:
 
         with pytest.raises(ParamValidationError):
             LabelingJobs(sagemaker).describe("")  # LabelingJobName: at least 1 character
+
+
+def test_a_failed_triggered_execution_is_recorded_under_the_project_of_its_manifest() -> None:
+    from labelchain.services.record_failure import project_of_state  # noqa: PLC0415
+
+    state = {"trigger": {"bucket": "b", "key": "incoming/birds/batch-1.manifest"}, "error": {}}
+
+    assert project_of_state(state) == "birds"
+    assert project_of_state({"trigger": {"key": "elsewhere/x.manifest"}}) is None
+    assert project_of_state({"project": "fish"}) == "fish"

@@ -9,7 +9,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from labelchain.core.records import ExecutionFailure
-from labelchain.errors import LabelingJobNotFound
+from labelchain.core.trigger import parse_manifest_key
+from labelchain.errors import InvalidJobInput, LabelingJobNotFound
 from labelchain.services.events import FailureResult, RecordFailureEvent
 from labelchain.services.runtime import Runtime
 
@@ -26,6 +27,19 @@ def readable_cause(cause: str) -> str:
     if isinstance(payload, dict) and "errorMessage" in payload:
         return str(payload["errorMessage"])[:MAX_CAUSE_CHARS]
     return cause[:MAX_CAUSE_CHARS]
+
+
+def project_of_state(state: dict[str, Any]) -> str | None:
+    """The project an execution was about: its input's ``project``, or the trigger key's folder."""
+    if isinstance(state.get("project"), str):
+        return str(state["project"])
+    trigger = state.get("trigger")
+    if isinstance(trigger, dict) and isinstance(trigger.get("key"), str):
+        try:
+            return parse_manifest_key(trigger["key"], str(trigger.get("bucket", ""))).project
+        except InvalidJobInput:
+            return None
+    return None
 
 
 def record_failure(event: RecordFailureEvent, runtime: Runtime) -> FailureResult:
@@ -55,8 +69,7 @@ def record_failure(event: RecordFailureEvent, runtime: Runtime) -> FailureResult
                 extra={"job_name": record.job_name, "status": status},
             )
     else:
-        raw_input = event.state
-        project = raw_input.get("project") if isinstance(raw_input.get("project"), str) else None
+        project = project_of_state(event.state)
         runtime.store.record_execution_failure(
             ExecutionFailure(
                 execution_arn=event.execution.id,
