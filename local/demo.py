@@ -50,7 +50,7 @@ class Progress:
     def __init__(self, stack: Any, project: str) -> None:
         self._stack = stack
         self._project = project
-        self._seen: dict[str, tuple[str, int, int]] = {}
+        self._seen: dict[str, tuple[str, int, int, int]] = {}
         self._started = stack.clock.now()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo-progress", daemon=True)
@@ -68,6 +68,19 @@ class Progress:
         while not self._stop.wait(0.25):
             self.report()
 
+    def _iteration(self, record: Any) -> int:
+        """The active-learning iteration the emulator has the job in (0: not started)."""
+        try:
+            timeline = self._stack.emulator.service.timeline(record.job_name)
+        except Exception:
+            return 0
+        elapsed = (self._stack.clock.now() - record.created_at).total_seconds()
+        if elapsed < timeline.initialized_at:
+            return 0
+        landed = sum(1 for iteration in timeline.iterations if iteration.ended_at <= elapsed)
+        running = 0 if record.status in {"Completed", "Failed", "Stopped"} else 1
+        return min(landed + running, len(timeline.iterations))
+
     def report(self) -> None:
         from labelchain.handlers.runtime import get_runtime  # noqa: PLC0415
 
@@ -75,13 +88,15 @@ class Progress:
         elapsed = self._stack.clock.now() - self._started
         for record in store.jobs_of_project(self._project, newest_first=False):
             counters = record.counters
-            state = (record.status, counters.human_labeled, counters.machine_labeled)
+            iteration = self._iteration(record)
+            state = (record.status, iteration, counters.human_labeled, counters.machine_labeled)
             if self._seen.get(record.job_name) == state:
                 continue
             self._seen[record.job_name] = state
             hours = elapsed.total_seconds() / 3600
             print(
                 f"  [{hours:5.1f} h simulated] {_role(record.job_name):<10} {record.status:<12} "
+                f"iteration {iteration or '-':>2}  "
                 f"human {counters.human_labeled:>5}  machine {counters.machine_labeled:>5}  "
                 f"of {record.object_count}",
                 flush=True,

@@ -74,6 +74,11 @@ def deploy_template(template: Mapping[str, Any], clients: Mapping[str, Any]) -> 
         if properties.get("VersioningConfiguration", {}).get("Status") == "Enabled":
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         stack.refs[logical_id], stack.arns[logical_id] = name, f"arn:aws:s3:::{name}"
+        notifications = properties.get("NotificationConfiguration", {})
+        if notifications.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
+            s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
 
     for logical_id, resource in resources_of_type(template, "AWS::IAM::Role").items():
         name = _physical_name(logical_id)
@@ -134,4 +139,32 @@ def deploy_template(template: Mapping[str, Any], clients: Mapping[str, Any]) -> 
             break
         else:
             raise ValueError(f"state machines reference something the local stack lacks: {sorted(pending)}")
+    _create_rules(template, stack, clients["events"])
     return stack
+
+
+def _create_rules(template: Mapping[str, Any], stack: DeployedStack, events: Any) -> None:
+    """EventBridge rules and their targets, as the template has them (moto stores and matches them;
+    it cannot start a Step Functions execution — ``LocalStack.deliver_s3_event`` does that part)."""
+    for logical_id, resource in resources_of_type(template, "AWS::Events::Rule").items():
+        properties = stack.resolve(resource["Properties"])
+        name = _physical_name(logical_id)
+        rule_arn = events.put_rule(
+            Name=name,
+            EventPattern=json.dumps(properties["EventPattern"]),
+            State=properties.get("State", "ENABLED"),
+            Description=properties.get("Description", ""),
+        )["RuleArn"]
+        events.put_targets(
+            Rule=name,
+            Targets=[
+                {
+                    "Id": target["Id"],
+                    "Arn": target["Arn"],
+                    "RoleArn": target["RoleArn"],
+                    "InputTransformer": target["InputTransformer"],
+                }
+                for target in properties["Targets"]
+            ],
+        )
+        stack.refs[logical_id], stack.arns[logical_id] = name, rule_arn

@@ -35,7 +35,7 @@ from local.moto_engine import EngineHandle, in_process_engine
 from local.moto_server import threaded_moto_server
 from local.resources import ACCOUNT, REGION, DeployedStack, deploy_template
 
-SERVICES = ("s3", "dynamodb", "iam", "kms", "lambda", "stepfunctions")
+SERVICES = ("s3", "dynamodb", "iam", "kms", "lambda", "stepfunctions", "events")
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -60,7 +60,8 @@ class LocalOptions:
     dynamodb_throttle_rate: float = 0.0
     """Share of the Lambdas' DynamoDB requests answered with ThrottlingException."""
     log_level: str = "WARNING"
-    """Powertools log level of the handlers (their JSON logs go to stdout, as in Lambda)."""
+    """Powertools log level of the handlers, overriding the template's INFO (their JSON logs go to
+    stdout, as in Lambda; WARNING keeps the demo's output readable)."""
     emit_metrics: bool = False
     """Print the handlers' CloudWatch EMF metric documents (off: the demo's output stays readable)."""
 
@@ -118,17 +119,21 @@ class LocalStack:
 
         moto's EventBridge cannot start a Step Functions execution, so this applies the synthesized
         rule itself: its pattern (moto's EventBridge matcher) and its input transformer (the one
-        ``labelchain.core.trigger`` defines and the template carries). None when the rule does not match.
+        ``labelchain.core.trigger`` defines and the template carries). The rule and its target are read
+        back from moto's EventBridge, where ``deploy_template`` put them. None when nothing matches.
         """
         from moto.events.models import EventPattern  # noqa: PLC0415
 
         from labelchain.core.trigger import apply_input_transformer, input_transformer  # noqa: PLC0415
 
-        (rule,) = resources_of_type(self.template, "AWS::Events::Rule").values()
-        properties = self.deployed.resolve(rule["Properties"])
-        pattern = EventPattern.load(json.dumps(properties["EventPattern"]))
-        if not pattern.matches_event(dict(event)):  # type: ignore[arg-type]
+        (logical_id,) = resources_of_type(self.template, "AWS::Events::Rule")
+        rule_name = self.deployed.refs[logical_id]
+        events = self.client("events")
+        pattern = events.describe_rule(Name=rule_name)["EventPattern"]
+        # moto's TestEventPattern API is a stub; its rule matcher (what PutEvents uses) is real.
+        if not EventPattern.load(pattern).matches_event(dict(event)):  # type: ignore[arg-type]
             return None
+        properties = {"Targets": events.list_targets_by_rule(Rule=rule_name)["Targets"]}
         (target,) = properties["Targets"]
         paths, template = input_transformer()
         if target["InputTransformer"] != {"InputPathsMap": paths, "InputTemplate": template}:
@@ -228,6 +233,7 @@ def local_stack(template: Mapping[str, Any], options: LocalOptions = LocalOption
         sagemaker_endpoint = stack.enter_context(emulator.running())
         os.environ["AWS_ENDPOINT_URL_SAGEMAKER"] = sagemaker_endpoint
         os.environ.update(_same_environment(deployed))
+        os.environ.update(quiet)  # the demo's log level and metrics switch win over the template's
         get_settings.cache_clear()
         stack.callback(get_settings.cache_clear)
 
