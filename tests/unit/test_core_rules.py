@@ -474,7 +474,7 @@ def test_image_templates_grant_workers_read_access_to_the_image(task_type: TaskT
 def test_the_text_template_shows_the_text_as_the_classification_target() -> None:
     template = worker_ui_template(task_spec(TaskType.TEXT_CLASSIFICATION))
 
-    assert "<classification-target>{{ task.input.taskObject }}</classification-target>" in template
+    assert "<classification-target>{{ task.input.taskObject | escape }}</classification-target>" in template
     assert "grant_read_access" not in template
 
 

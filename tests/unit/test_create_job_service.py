@@ -414,13 +414,13 @@ def test_a_model_arn_a_labelchain_job_produced_is_verified(world: World) -> None
 # --- retries and SageMaker refusals -----------------------------------------------------------------
 
 
-def name_taken(world: World, *, started_by: str | None) -> None:
+def name_taken(world: World, *, started_by: str | None, status: str = "InProgress") -> None:
     world.stub.add_client_error(
         "create_labeling_job", service_error_code="ResourceInUse", http_status_code=400
     )
     world.stub.add_response(
         "describe_labeling_job",
-        describe_response(JOB_NAME, "InProgress", execution_arn=started_by),
+        describe_response(JOB_NAME, status, execution_arn=started_by),
         {"LabelingJobName": JOB_NAME},
     )
 
@@ -434,6 +434,18 @@ def test_retried_create_adopts_the_job_it_already_started(world: World) -> None:
     assert len(world.calls("CreateLabelingJob")) == 1
     assert [job.job_name for job in world.runtime.store.jobs_of_project("birds")] == [JOB_NAME]
     assert world.runtime.store.get_job(JOB_NAME).job_arn == JOB_ARN
+
+
+@pytest.mark.parametrize("status", ["Completed", "Failed", "Stopped"])
+def test_a_reused_execution_name_does_not_adopt_the_earlier_executions_ended_job(
+    world: World, status: str
+) -> None:
+    name_taken(world, started_by=EXECUTION.id, status=status)
+
+    with pytest.raises(JobNameConflict, match="already ended"):
+        start(world, bird_input())
+
+    assert world.runtime.store.get_job(JOB_NAME) is None
 
 
 def test_a_retry_after_the_record_was_written_keeps_the_first_record(world: World) -> None:

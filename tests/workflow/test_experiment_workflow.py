@@ -142,6 +142,9 @@ def test_the_seed_experiment_runs_all_three_jobs_and_writes_the_comparison() -> 
         assert float(delta["cost_reduction_percent"]["value"]) > 0
         assert report["missing"] == {}
         assert world.runtime.store.get_comparison("exp-happy") is not None
+        pointer = world.runtime.store.latest_model(PROJECT)
+        assert pointer is not None
+        assert pointer.model_arn == MODELS["pretrained"]  # the control job's model is not "latest"
         assert result.output["report_json_uri"].endswith("exp-happy/report.json")
 
 

@@ -199,6 +199,8 @@ class JobInput(BaseModel):
     auto_labeling: bool = True
     initial_model: InitialModel = "none"
     when_no_model: Literal["fail", "start_fresh"] = "fail"
+    advance_latest_model: bool = True
+    """Whether this job's model may become the project's latest (the experiment's control job: no)."""
     stopping_conditions: StoppingConditions = Field(default_factory=StoppingConditions)
     task_time_limit_seconds: int = Field(default=300, ge=30)
     task_availability_lifetime_seconds: int = Field(default=21_600, ge=60, le=AVAILABILITY_MAX_SECONDS)

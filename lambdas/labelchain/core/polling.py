@@ -20,7 +20,7 @@ HISTORY_EVENT_LIMIT = 25_000
 EVENTS_PER_POLL_CYCLE = 9
 """WaitStateEntered/Exited (2) + TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded,
 TaskStateExited (5) + ChoiceStateEntered/Exited (2) — measured on the executed definition by
-tests/workflow/test_history_budget.py."""
+tests/workflow/test_labeling_job_workflow.py::test_poll_loop_history_fits_a_thirty_day_job."""
 LABELING_JOB_MAX_SECONDS = 30 * 24 * 3600
 
 

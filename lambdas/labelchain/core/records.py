@@ -123,6 +123,8 @@ class JobRecord(BaseModel):
     ``when_no_model: start_fresh`` and no model yet), ``job:<name>`` or ``arn``."""
     initial_model_arn: str | None = None
     initial_model_check: Literal["not-applicable", "verified", "unverified"] = "not-applicable"
+    advance_latest_model: bool = True
+    """False for a job whose model must not become the project's latest (an experiment's control)."""
     status: str = "Initializing"
     failure_reason: str | None = None
     created_at: datetime

@@ -48,7 +48,7 @@ def worker_ui_template(task: TaskSpec) -> str:
     """A Liquid HTML worker template for the task type, with the input's header and instructions."""
     element = spec_for(task.type).ui_element
     body = (
-        "  <classification-target>{{ task.input.taskObject }}</classification-target>\n"
+        "  <classification-target>{{ task.input.taskObject | escape }}</classification-target>\n"
         if task.type is TaskType.TEXT_CLASSIFICATION
         else ""
     )

@@ -22,7 +22,7 @@ from labelchain.core.manifest import scan_manifest
 from labelchain.core.naming import EXECUTION_TAG, execution_fingerprint, job_name_for_execution
 from labelchain.core.polling import MIN_WAIT_SECONDS
 from labelchain.core.prices import prices_from_json, resolve_prices, task_price_usd_for
-from labelchain.core.records import JobRecord, ModelPointer, WorkforceUsed
+from labelchain.core.records import ENDED_STATUSES, JobRecord, ModelPointer, WorkforceUsed
 from labelchain.core.regions import pre_human_task_lambda_arn
 from labelchain.core.request import JobPlacement, build_create_labeling_job_request
 from labelchain.core.worker_ui import label_category_document, worker_ui_template
@@ -221,6 +221,13 @@ def create_labeling_job(event: CreateJobEvent, runtime: Runtime) -> CreateJobRes
                 f"labeling job {job_name!r} already exists and was not started by execution "
                 f"{event.execution.id}; start the execution under another name"
             ) from None
+        if existing.status in ENDED_STATUSES:
+            # Step Functions lets a name be reused (90 days after the execution ended), which gives the
+            # same ARN: a retried create meets its job while it is young, never after it has ended.
+            raise JobNameConflict(
+                f"labeling job {job_name!r} of an earlier execution named {event.execution.name!r} already "
+                f"ended ({existing.status}); start the execution under another name"
+            ) from None
         job_arn, adopted = existing.arn, True
         logger.info("adopted the job this execution created before a retry", extra={"job_name": job_name})
 
@@ -247,6 +254,7 @@ def create_labeling_job(event: CreateJobEvent, runtime: Runtime) -> CreateJobRes
         initial_model_source=model.source,
         initial_model_arn=model.arn,
         initial_model_check=model.check,
+        advance_latest_model=job_input.advance_latest_model,
         created_at=runtime.clock(),
     )
     runtime.store.create_job(record)

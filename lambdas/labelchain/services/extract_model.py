@@ -36,5 +36,5 @@ def extract_model(event: JobEvent, runtime: Runtime) -> ModelResult:
         label_attribute=record.label_attribute,
     )
     runtime.store.remember_model(pointer)
-    moved = runtime.store.advance_latest_model(pointer)
+    moved = record.advance_latest_model and runtime.store.advance_latest_model(pointer)
     return ModelResult(model_arn=model_arn, outcome="trained", pointer_moved=moved)

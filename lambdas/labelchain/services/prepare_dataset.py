@@ -73,11 +73,17 @@ def check_part_sizes(sizes: Sequence[int], manifest: str, spec: TaskTypeSpec) ->
 def plan_jobs(
     experiment: ExperimentInput, parent_execution: str, part_uris: Sequence[str]
 ) -> dict[str, PlannedJob]:
-    """The three nested LabelingJob executions; pretrained's model is merged in after the initial job."""
+    """The three nested LabelingJob executions; pretrained's model is merged in after the initial job.
+
+    The control job's model never becomes the project's latest: it was trained without the seed, so
+    ``initial_model: latest`` after an experiment means the pretrained job's model.
+    """
     return {
         role: PlannedJob(
             execution_name=child_execution_name(parent_execution, role),
-            input=experiment.job_input(part_uris[PART_OF_ROLE[role]]).model_dump(mode="json"),
+            input=experiment.job_input(part_uris[PART_OF_ROLE[role]])
+            .model_copy(update={"advance_latest_model": role != "control"})
+            .model_dump(mode="json"),
         )
         for role in ROLES
     }
