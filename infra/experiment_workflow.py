@@ -126,19 +126,33 @@ class ExperimentWorkflow(Construct):
         record_failure.next(experiment_failed)
 
         def lambda_step(
-            name: str, function: lambda_.IFunction, payload: dict[str, object], result_path: str
+            name: str,
+            function: lambda_.IFunction,
+            payload: dict[str, object],
+            result_path: str,
+            result_selector: dict[str, object] | None = None,
         ) -> tasks.LambdaInvoke:
             task = retry_transient_errors(
-                invoke_lambda(self, name, function, payload=payload, result_path=result_path)
+                invoke_lambda(
+                    self,
+                    name,
+                    function,
+                    payload=payload,
+                    result_path=result_path,
+                    result_selector=result_selector,
+                )
             )
             task.add_catch(record_failure, errors=[sfn.Errors.ALL], result_path=ERROR_PATH)
             return task
 
+        # PrepareDataset's plan replaces the input (which the plan contains): one copy fewer of the
+        # job settings in a state that must stay under 256 KiB (PrepareDataset checks the rest).
         prepare = lambda_step(
             states.PREPARE_DATASET,
             functions.prepare_dataset,
             {"input": sfn.JsonPath.entire_payload, "execution": execution},
-            "$.prepared",
+            "$",
+            {"prepared": sfn.JsonPath.object_at("$")},
         )
 
         def compare(name: str, stop_reason: str | None, second_stage: bool) -> tasks.LambdaInvoke:

@@ -107,6 +107,7 @@ def invoke_lambda(
     *,
     payload: Mapping[str, object],
     result_path: str,
+    result_selector: Mapping[str, object] | None = None,
 ) -> tasks.LambdaInvoke:
     """A synchronous invocation returning only the handler's result (CDK keeps its service retry)."""
     return tasks.LambdaInvoke(
@@ -115,6 +116,7 @@ def invoke_lambda(
         lambda_function=function,
         payload=sfn.TaskInput.from_object(dict(payload)),
         payload_response_only=True,
+        result_selector=dict(result_selector) if result_selector is not None else None,
         result_path=result_path,
     )
 

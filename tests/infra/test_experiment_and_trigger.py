@@ -167,3 +167,12 @@ def _labeling_job_arn(assembly: CloudAssembly) -> str:
         lid for lid in assembly.resources("AWS::StepFunctions::StateMachine") if lid.startswith("LabelingJob")
     ]
     return f"arn:aws:states:us-east-1:123456789012:stateMachine:<{logical_id}>"
+
+
+def test_the_plan_replaces_the_input_so_the_state_holds_the_job_settings_once_less(
+    definition: dict[str, Any],
+) -> None:
+    prepare = definition["States"][E.PREPARE_DATASET]
+
+    assert prepare["ResultSelector"] == {"prepared.$": "$"}
+    assert prepare["ResultPath"] == "$"

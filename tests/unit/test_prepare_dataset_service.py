@@ -440,3 +440,31 @@ def test_a_manifest_replaced_between_the_two_reads_is_a_transient_error(world: W
         world.s3.meta.events.unregister("after-call.s3.GetObject", unique_id="replace")
 
     assert world.keys_under_parts_prefix() == []
+
+
+# --- the Experiment state's 256 KiB limit -------------------------------------------------------------
+
+
+def with_instructions(full: str, short: str) -> dict[str, Any]:
+    raw = experiment_input()
+    task = {**raw["job"]["task"], "instructions": {"short": short, "full": full}}
+    return {**raw, "job": {**raw["job"], "task": task}}
+
+
+def test_job_settings_too_large_for_the_experiment_state_are_refused_before_the_manifest_is_read(
+    world: World,
+) -> None:
+    # 20,000 CJK characters are 60,000 UTF-8 bytes: four copies in the state pass 256 KiB.
+    message = refused(world, with_instructions(full="鳥" * 20_000, short="Draw a box around each bird."))
+
+    assert message.startswith("job: the experiment carries its job settings in its state four times")
+    assert "256 KiB" in message
+    assert "task.instructions" in message
+    assert world.requests == []
+
+
+def test_the_longest_plain_text_instructions_still_fit_the_experiment_state(world: World) -> None:
+    result = prepare(world, with_instructions(full="b" * 20_000, short="s" * 2_000))
+
+    assert len(result.model_dump_json().encode()) < 256 * 1024
+    assert [part.objects for part in result.parts] == [1250, 1250]

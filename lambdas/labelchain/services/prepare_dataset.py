@@ -12,6 +12,7 @@ so a retried Lambda rewrites the same objects with the same content (the split i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -49,6 +50,31 @@ EXPERIMENT_PARTS = 2
 PART_CONTENT_TYPE = "application/jsonlines"
 PART_OF_ROLE = {"initial": 0, "pretrained": 1, "control": 1}
 """Index into the parts of the part each of the experiment's jobs labels."""
+
+
+STATE_LIMIT_BYTES = 256 * 1024
+"""Step Functions refuses a state (and a task result) larger than 256 KiB."""
+STATE_ALLOWANCE_BYTES = 24 * 1024
+"""Room kept for what joins the plan in the state: three job results, the seed, the comparison."""
+
+
+def check_state_size(plan: PrepareDatasetResult) -> None:
+    """Refuse an experiment whose plan would not fit in the Experiment state machine's state.
+
+    The state holds the plan (three complete job inputs) and the pretrained job's merged input, so
+    four copies of the job settings; long instructions, many labels or tags can pass 256 KiB, and a
+    state over the limit fails the execution with ``States.DataLimitExceeded``, which no Catch sees.
+    """
+    plan_bytes = len(plan.model_dump_json().encode())
+    pretrained_bytes = len(json.dumps(plan.jobs["pretrained"].input).encode())
+    needed = plan_bytes + pretrained_bytes + STATE_ALLOWANCE_BYTES
+    if needed > STATE_LIMIT_BYTES:
+        raise InvalidJobInput(
+            f"job: the experiment carries its job settings in its state four times, about "
+            f"{needed / 1024:,.0f} KiB here, over Step Functions' {STATE_LIMIT_BYTES // 1024} KiB limit; "
+            "shorten task.instructions (or the labels, description or tags) so one job input stays under "
+            f"about {(STATE_LIMIT_BYTES - STATE_ALLOWANCE_BYTES) // 4 // 1024} KiB as JSON"
+        )
 
 
 def check_part_sizes(sizes: Sequence[int], manifest: str, spec: TaskTypeSpec) -> None:
@@ -171,6 +197,15 @@ def prepare_dataset(event: PrepareDatasetEvent, runtime: Runtime) -> PrepareData
         part_key(experiment.project, event.execution.name, part, EXPERIMENT_PARTS)
         for part in range(1, EXPERIMENT_PARTS + 1)
     ]
+    # The plan's size does not depend on the part sizes: check it before reading the manifest.
+    planned_uris = [f"s3://{data_bucket}/{part}" for part in keys]
+    check_state_size(
+        PrepareDatasetResult(
+            project=experiment.project,
+            parts=[DatasetPart(uri=uri, objects=0) for uri in planned_uris],
+            jobs=plan_jobs(experiment, event.execution.name, planned_uris),
+        )
+    )
     files = _PartFiles(
         runtime.objects, data_bucket, keys, lambda sizes: check_part_sizes(sizes, experiment.manifest, spec)
     )
