@@ -151,6 +151,18 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     PREPARE_DATASET,
     COMPARE_JOBS,
 )
+_READ_WRITE = ("dynamodb:GetItem", "dynamodb:PutItem")
+TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
+    CREATE_JOB.construct_id: _READ_WRITE,  # job record (conditional put), model pointer and provenance
+    POLL_JOB.construct_id: ("dynamodb:PutItem", "dynamodb:UpdateItem"),  # snapshots, progress
+    EXTRACT_MODEL.construct_id: _READ_WRITE,  # job record, pointer (conditional put), provenance
+    RECORD_METRICS.construct_id: _READ_WRITE,
+    RECORD_FAILURE.construct_id: _READ_WRITE,
+    RESOLVE_TRIGGER.construct_id: _READ_WRITE,  # the upload's claim (conditional put) and its owner
+    COMPARE_JOBS.construct_id: _READ_WRITE,  # the three job records, the comparison
+}
+"""The DynamoDB actions each function calls (adapters/store.py); PrepareDataset touches no table. No
+function queries, scans, deletes or batches: the project-history query is the lineage CLI's."""
 TRIGGER_KEY_PREFIX = INCOMING_PREFIX
 """Where teams drop manifests (and each project's project.json) to start jobs through EventBridge."""
 OUTPUT_BUCKET_EXPERIMENTS_PREFIX = "experiments/"
@@ -286,8 +298,9 @@ class LabelChainFunctions(Construct):
         )
 
         functions = self.by_construct_id
-        for function in functions.values():
-            deps.table.grant_read_write_data(function)
+        for construct_id, actions in TABLE_ACTIONS.items():
+            deps.table.grant(functions[construct_id], *actions)
+            deps.key.grant_encrypt_decrypt(functions[construct_id])  # the table's SSE-KMS key
         for spec in LABELING_JOB_FUNCTION_SPECS:
             functions[spec.construct_id].add_to_role_policy(describe_labeling_job)
 

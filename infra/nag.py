@@ -29,6 +29,7 @@ from infra.functions import (
     PREPARE_DATASET,
     RECORD_METRICS,
     RESOLVE_TRIGGER,
+    TABLE_ACTIONS,
 )
 from infra.ground_truth_role import BUILT_IN_LAMBDA_KINDS
 from infra.stack import LabelChainStack
@@ -79,11 +80,6 @@ def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Su
             "support no resource-level permissions, so AWS requires Resource '*'.",
         ),
         _iam5(
-            f"Resource::{_arn_reference(stack, stack.jobs.table)}/index/*",
-            "table.grant_read_write_data on the LabelChain job table: the wildcard covers only that "
-            "table's own indexes (gsi1: a project's jobs in time order).",
-        ),
-        _iam5(
             "Action::kms:GenerateDataKey*",
             "Key-usage grant on the stack's own customer managed key (the statement's only resource) "
             "that encrypts the job table: DynamoDB needs GenerateDataKey* to write items for this caller.",
@@ -100,6 +96,11 @@ def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Su
         f"wildcard, limited to jobs named '{stack.config.resource_prefix}-*' in this account and region.",
     )
     labeling_job_function_ids = {spec.construct_id for spec in LABELING_JOB_FUNCTION_SPECS}
+    uses_table = _iam5(
+        f"Resource::{_arn_reference(stack, stack.jobs.table)}/index/*",
+        "table.grant(<the function's own DynamoDB actions>) on the LabelChain job table: CDK adds the "
+        "table's own indexes (gsi1) to the resources; the wildcard covers only that table's indexes.",
+    )
     runtime_pinned = Suppression(
         "AwsSolutions-L1",
         "Pinned to python3.13 on purpose: the functions import Powertools from the managed layer "
@@ -185,6 +186,8 @@ def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Su
             ]
         if construct_id in labeling_job_function_ids:
             extra.append(describes_labeling_jobs)
+        if construct_id in TABLE_ACTIONS:
+            extra.append(uses_table)
         suppressions.append((role, [*every_function_role, *extra]))
 
     suppressions.append(

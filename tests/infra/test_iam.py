@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from infra.functions import DATA_BUCKET_WRITE_PREFIX
+from infra.functions import DATA_BUCKET_WRITE_PREFIX, FUNCTION_SPECS, TABLE_ACTIONS, FunctionSpec
 from labelchain.core.regions import GROUND_TRUTH_LAMBDA_ACCOUNTS
 from labelchain.services.create_job import JOB_FILES_PREFIX
 from tests.infra.conftest import CloudAssembly, as_list
@@ -145,16 +145,19 @@ def test_each_function_reaches_only_the_buckets_it_reads(
     assert {b for b in all_buckets if any(r.startswith(f"<{b}") for r in s3_resources)} == buckets
 
 
-@pytest.mark.parametrize("name", FUNCTIONS)
-def test_every_function_reads_and_writes_the_job_table_and_its_index(
-    assembly: CloudAssembly, name: str
+@pytest.mark.parametrize("spec", FUNCTION_SPECS, ids=lambda spec: spec.module)
+def test_each_function_may_call_only_the_table_actions_it_uses(
+    assembly: CloudAssembly, spec: FunctionSpec
 ) -> None:
     table = f"<{_logical_id(assembly, 'AWS::DynamoDB::Table', 'JobsTable')}.Arn>"
-    statements = assembly.function_role_statements(name)
+    statements = assembly.function_role_statements(f"labelchain-{spec.name_suffix}")
 
-    (dynamodb,) = _granting(statements, "dynamodb:PutItem")
-    assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"} <= set(dynamodb["Action"])
-    assert set(as_list(dynamodb["Resource"])) == {table, f"{table}/index/*"}
+    granted = {a for s in statements for a in as_list(s["Action"]) if a.startswith("dynamodb:")}
+    assert granted == set(TABLE_ACTIONS.get(spec.construct_id, ()))
+    assert not granted & {"dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:Query"}
+    for statement in statements:
+        if any(a.startswith("dynamodb:") for a in as_list(statement["Action"])):
+            assert set(as_list(statement["Resource"])) <= {table, f"{table}/index/*"}
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
