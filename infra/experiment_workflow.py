@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Final
 
 from aws_cdk import Duration
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -100,6 +101,7 @@ class ExperimentWorkflow(Construct):
         *,
         config: DeploymentConfig,
         functions: LabelChainFunctions,
+        encryption_key: kms.IKey,
         labeling_job: sfn.IStateMachine,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -268,6 +270,7 @@ class ExperimentWorkflow(Construct):
             definition=definition,
             timeout=EXECUTION_TIMEOUT,
             config=config,
+            encryption_key=encryption_key,
         )
 
     def _child(

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from aws_cdk import Duration
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -131,6 +132,7 @@ class LabelingJobWorkflow(Construct):
         *,
         config: DeploymentConfig,
         functions: LabelChainFunctions,
+        encryption_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         states = LabelingJobStates
@@ -264,6 +266,7 @@ class LabelingJobWorkflow(Construct):
             definition=definition,
             timeout=EXECUTION_TIMEOUT,
             config=config,
+            encryption_key=encryption_key,
         )
 
     def _step(

@@ -54,12 +54,15 @@ class LabelChainStack(Stack):
                 ground_truth_role=self.ground_truth.role,
             ),
         )
-        self.labeling_job = LabelingJobWorkflow(self, "LabelingJob", config=config, functions=self.functions)
+        self.labeling_job = LabelingJobWorkflow(
+            self, "LabelingJob", config=config, functions=self.functions, encryption_key=self.storage.key
+        )
         self.experiment = ExperimentWorkflow(
             self,
             "Experiment",
             config=config,
             functions=self.functions,
+            encryption_key=self.storage.key,
             labeling_job=self.labeling_job.state_machine,
         )
         self.trigger = ManifestTrigger(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -19,10 +20,18 @@ def logged_state_machine(
     definition: sfn.IChainable,
     timeout: Duration,
     config: DeploymentConfig,
+    encryption_key: kms.IKey,
 ) -> tuple[sfn.StateMachine, logs.LogGroup]:
-    """A Standard state machine ``<prefix>-<name_suffix>`` with X-Ray tracing and logging level ALL."""
+    """A Standard state machine ``<prefix>-<name_suffix>`` with X-Ray tracing and logging level ALL.
+
+    Its log group holds execution data (job inputs), so it is encrypted with the stack's key.
+    """
     log_group = logs.LogGroup(
-        scope, "Logs", retention=config.log_retention, removal_policy=config.cdk_removal_policy
+        scope,
+        "Logs",
+        retention=config.log_retention,
+        removal_policy=config.cdk_removal_policy,
+        encryption_key=encryption_key,
     )
     state_machine = sfn.StateMachine(
         scope,

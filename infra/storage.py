@@ -14,7 +14,8 @@ Every bucket blocks public access, denies non-TLS requests and is versioned.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -37,9 +38,32 @@ class LabelChainStorage(Construct):
         self.key = kms.Key(
             self,
             "Key",
-            description="LabelChain: encrypts the data and output buckets and the job table",
+            description="LabelChain: encrypts the buckets, the job table and the state machines' logs",
             enable_key_rotation=True,
             removal_policy=removal_policy,
+        )
+        # The state machines log execution data (job inputs) to CloudWatch Logs: encrypt it with this
+        # key too. CloudWatch Logs needs the key policy to say so, limited to this account's log groups.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsOfThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
+                        )
+                    }
+                },
+            )
         )
         self.access_log_bucket = s3.Bucket(
             self,

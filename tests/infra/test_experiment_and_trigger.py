@@ -176,3 +176,19 @@ def test_the_plan_replaces_the_input_so_the_state_holds_the_job_settings_once_le
 
     assert prepare["ResultSelector"] == {"prepared.$": "$"}
     assert prepare["ResultPath"] == "$"
+
+
+def test_both_state_machines_log_execution_data_to_log_groups_encrypted_with_the_stacks_key(
+    assembly: CloudAssembly,
+) -> None:
+    (key,) = assembly.resources("AWS::KMS::Key")
+    machines = assembly.resources("AWS::StepFunctions::StateMachine").values()
+    log_groups = assembly.resources("AWS::Logs::LogGroup")
+
+    for machine in machines:
+        destination = machine["Properties"]["LoggingConfiguration"]["Destinations"][0]
+        group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+        assert log_groups[group_id]["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
+    statements = assembly.resources("AWS::KMS::Key")[key]["Properties"]["KeyPolicy"]["Statement"]
+    (logs_statement,) = [s for s in statements if s.get("Sid") == "AllowCloudWatchLogsOfThisAccount"]
+    assert "kms:EncryptionContext:aws:logs:arn" in logs_statement["Condition"]["ArnLike"]
