@@ -468,3 +468,14 @@ def test_the_longest_plain_text_instructions_still_fit_the_experiment_state(worl
 
     assert len(result.model_dump_json().encode()) < 256 * 1024
     assert [part.objects for part in result.parts] == [1250, 1250]
+
+
+def test_a_split_into_three_parts_keeps_the_third_for_later_batches(world: World) -> None:
+    world.put_manifest(manifest_lines(3750))
+
+    result = prepare(world, experiment_input(split={"order": "file", "parts": 3}))
+
+    assert [part.objects for part in result.parts] == [1250, 1250, 1250]
+    assert result.parts[2].uri.endswith("part-3-of-3.manifest")
+    planned = {job.input["manifest"] for job in result.jobs.values()}
+    assert planned == {result.parts[0].uri, result.parts[1].uri}  # part 3 is for later batches

@@ -16,6 +16,7 @@ from labelchain.core.job_input import S3_URI_PATTERN, JobInput, describe_validat
 from labelchain.errors import InvalidJobInput
 
 EXECUTION_NAME_MAX = 80
+MAX_PARTS = 20
 ROLES: tuple[str, ...] = ("initial", "pretrained", "control")
 """The experiment's three jobs, in the order they start."""
 SET_BY_EXPERIMENT = ("project", "manifest", "initial_model", "when_no_model")
@@ -29,6 +30,9 @@ class SplitSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     order: Literal["file", "shuffled"] = "file"
     seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    parts: int = Field(default=2, ge=2, le=MAX_PARTS)
+    """Part 1 feeds the initial job, part 2 both second-stage jobs; parts 3… are written for later
+    batches (e.g. dropped one by one into ``incoming/<project>/``)."""
 
     @model_validator(mode="after")
     def _seed_only_when_shuffled(self) -> SplitSpec:

@@ -1,4 +1,4 @@
-"""PrepareDataset: cut the experiment's manifest in two and plan the experiment's three jobs.
+"""PrepareDataset: cut the experiment's manifest into parts and plan the experiment's three jobs.
 
 Every check that can refuse the experiment runs before the first byte is written: the input model,
 the manifest's bucket, every line of the manifest (pass 1 of ``core.dataset_split``) and the size of
@@ -45,11 +45,12 @@ from labelchain.services.runtime import Runtime
 
 logger = Logger(child=True)
 
-EXPERIMENT_PARTS = 2
-"""Part 1 is labeled by the initial job; part 2 by both second-stage jobs (pretrained and control)."""
+
 PART_CONTENT_TYPE = "application/jsonlines"
 PART_OF_ROLE = {"initial": 0, "pretrained": 1, "control": 1}
-"""Index into the parts of the part each of the experiment's jobs labels."""
+"""Index into the parts of the part each of the experiment's jobs labels: part 1 is labeled by the
+initial job, part 2 by both second-stage jobs; further parts (``split.parts`` > 2) are written for
+later batches and labeled by none of the experiment's jobs."""
 
 
 STATE_LIMIT_BYTES = 256 * 1024
@@ -194,8 +195,8 @@ def prepare_dataset(event: PrepareDatasetEvent, runtime: Runtime) -> PrepareData
             f"that bucket), got bucket {bucket!r}"
         )
     keys = [
-        part_key(experiment.project, event.execution.name, part, EXPERIMENT_PARTS)
-        for part in range(1, EXPERIMENT_PARTS + 1)
+        part_key(experiment.project, event.execution.name, part, experiment.split.parts)
+        for part in range(1, experiment.split.parts + 1)
     ]
     # The plan's size does not depend on the part sizes: check it before reading the manifest.
     planned_uris = [f"s3://{data_bucket}/{part}" for part in keys]
@@ -214,7 +215,7 @@ def prepare_dataset(event: PrepareDatasetEvent, runtime: Runtime) -> PrepareData
             outcome = split_manifest(
                 _same_version_reader(runtime.objects, bucket, key),
                 files.open,
-                parts=EXPERIMENT_PARTS,
+                parts=experiment.split.parts,
                 source_field=spec.source_field,
                 order=experiment.split.order,
                 seed=experiment.split.seed,
