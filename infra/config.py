@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
@@ -79,9 +79,12 @@ class DeploymentConfig(BaseModel):
         default="labelchain",
         description="Prefix of named resources and of every labeling job this stack may create or read.",
     )
-    powertools_layer_version: int = Field(
-        ge=1,
-        description="Version N of the managed layer AWSLambdaPowertoolsPythonV3-python313-arm64:N.",
+    powertools_layer_version: int | Literal["ssm"] = Field(
+        description=(
+            '"ssm": the managed layer that carries requirements.txt\'s aws-lambda-powertools, resolved at '
+            "deploy time from AWS's public SSM parameter; or a version N of "
+            "AWSLambdaPowertoolsPythonV3-python313-arm64:N to pin one by hand."
+        ),
     )
     default_prices: dict[str, Any] = Field(
         default_factory=dict,
@@ -89,6 +92,17 @@ class DeploymentConfig(BaseModel):
     )
     removal_policy: RemovalPolicyChoice = Field(default=RemovalPolicyChoice.RETAIN)
     log_retention_days: int = Field(default=90)
+
+    @field_validator("powertools_layer_version", mode="before")
+    @classmethod
+    def _ssm_or_layer_number(cls, value: object) -> object:
+        """``"ssm"``, or a layer version (``-c`` delivers it as a string)."""
+        if value == "ssm":
+            return value
+        text = str(value)
+        if isinstance(value, bool) or not text.isdigit() or int(text) < 1:
+            raise ValueError(f'must be "ssm" or a layer version number (an integer ≥ 1), got {value!r}')
+        return int(text)
 
     @field_validator("default_prices", mode="before")
     @classmethod

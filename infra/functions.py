@@ -8,6 +8,7 @@ active X-Ray tracing, and the environment contract of ``labelchain.settings.ENVI
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_ssm as ssm
 from aws_cdk.aws_dynamodb import ITable
 from constructs import Construct
 
@@ -50,6 +52,24 @@ POWERTOOLS_ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE": "LabelChain",
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
+
+
+REQUIREMENTS_TXT = Path(__file__).resolve().parent.parent / "requirements.txt"
+
+
+def powertools_version(requirements: Path = REQUIREMENTS_TXT) -> str:
+    """The aws-lambda-powertools version requirements.txt pins: the one source of that fact."""
+    match = re.search(
+        r"^aws-lambda-powertools==([0-9][0-9a-z.]*)\s*$", requirements.read_text(), re.MULTILINE
+    )
+    if match is None:
+        raise ValueError(f"{requirements} must pin aws-lambda-powertools==<version>")
+    return match.group(1)
+
+
+def powertools_ssm_parameter(version: str) -> str:
+    """AWS's public SSM parameter holding the layer ARN of one Powertools release (arm64, 3.13)."""
+    return f"/aws/service/powertools/python/arm64/python3.13/{version}"
 
 
 def powertools_layer_arn(layer_version: int) -> str:
@@ -194,9 +214,15 @@ class LabelChainFunctions(Construct):
         super().__init__(scope, construct_id)
         self._config = config
         self._code = lambda_.Code.from_asset(str(LAMBDA_SOURCE_DIR), exclude=LAMBDA_ASSET_EXCLUDES)
-        self._layer = lambda_.LayerVersion.from_layer_version_arn(
-            self, "PowertoolsLayer", powertools_layer_arn(config.powertools_layer_version)
+        layer_arn = (
+            # Resolved by CloudFormation at deploy time (a dynamic SSM parameter): no AWS call at synth.
+            ssm.StringParameter.value_for_string_parameter(
+                self, powertools_ssm_parameter(powertools_version())
+            )
+            if config.powertools_layer_version == "ssm"
+            else powertools_layer_arn(config.powertools_layer_version)
         )
+        self._layer = lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", layer_arn)
         self._environment = {**self._labelchain_environment(config, dependencies), **POWERTOOLS_ENVIRONMENT}
         self.roles: dict[str, iam.Role] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}

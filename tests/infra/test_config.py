@@ -14,6 +14,7 @@ from aws_cdk import aws_logs as logs
 
 from infra.application import CDK_JSON, cdk_json_context, stack_name_for
 from infra.config import CONTEXT_KEYS, ContextError, DeploymentConfig, config_from_context
+from infra.functions import REQUIREMENTS_TXT, powertools_ssm_parameter, powertools_version
 
 pytestmark = pytest.mark.infra
 
@@ -41,11 +42,22 @@ def test_cdk_json_sets_every_labelchain_context_key_to_a_valid_value() -> None:
     assert config.default_prices == {}
 
 
-def test_cdk_json_documents_where_the_powertools_layer_version_comes_from() -> None:
+def test_cdk_json_documents_where_the_powertools_layer_comes_from() -> None:
     note = cdk_json_context()["//powertools_layer_version"]
 
-    assert "3.37.0" in note
-    assert str(cdk_json_context()["powertools_layer_version"]) in note
+    assert cdk_json_context()["powertools_layer_version"] == "ssm"
+    assert powertools_ssm_parameter(powertools_version()) in note
+
+
+def test_the_layer_follows_the_powertools_version_requirements_txt_pins() -> None:
+    pinned = next(
+        line.split("==")[1].strip()
+        for line in REQUIREMENTS_TXT.read_text().splitlines()
+        if line.startswith("aws-lambda-powertools==")
+    )
+
+    assert powertools_version() == pinned
+    assert powertools_ssm_parameter(pinned) == f"/aws/service/powertools/python/arm64/python3.13/{pinned}"
 
 
 def test_data_is_retained_and_logs_kept_90_days_by_default() -> None:
@@ -84,8 +96,8 @@ def test_default_prices_reach_the_lambdas_as_compact_sorted_json() -> None:
     [
         ("resource_prefix", "Team_A", "String should match pattern"),
         ("resource_prefix", "a-prefix-longer-than-twenty-one", "String should match pattern"),
-        ("powertools_layer_version", 0, "greater than or equal to 1"),
-        ("powertools_layer_version", "latest", "valid integer"),
+        ("powertools_layer_version", 0, 'must be "ssm" or a layer version number'),
+        ("powertools_layer_version", "latest", 'must be "ssm" or a layer version number'),
         ("default_prices", "{not json", "is not valid JSON"),
         ("default_prices", "[1, 2]", "valid dictionary"),
         ("removal_policy", "keep", "'retain' or 'destroy'"),

@@ -7,14 +7,19 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from infra.functions import FUNCTION_SPECS, POWERTOOLS_ENVIRONMENT, FunctionSpec
+from infra.functions import (
+    FUNCTION_SPECS,
+    POWERTOOLS_ENVIRONMENT,
+    FunctionSpec,
+    powertools_ssm_parameter,
+    powertools_version,
+)
 from labelchain.settings import ENVIRONMENT_VARIABLES
-from tests.infra.conftest import CloudAssembly, render
+from tests.infra.conftest import CloudAssembly
 
 pytestmark = pytest.mark.infra
 
 FUNCTION_NAMES = [f"labelchain-{spec.name_suffix}" for spec in FUNCTION_SPECS]
-LAYER_ARN = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:42"
 
 
 def _spec(name: str) -> FunctionSpec:
@@ -45,26 +50,18 @@ def test_function_runs_python_313_on_arm_with_its_handler_module(template: Templ
 
 
 @pytest.mark.parametrize("name", FUNCTION_NAMES)
-def test_function_uses_the_managed_powertools_layer_in_its_own_partition_and_region(
+def test_function_uses_the_powertools_layer_resolved_from_awss_ssm_parameter_at_deploy(
     assembly: CloudAssembly, name: str
 ) -> None:
     _, properties = assembly.function(name)
+    parameters = assembly.template["Parameters"]
 
-    assert properties["Layers"] == [
-        {
-            "Fn::Join": [
-                "",
-                [
-                    "arn:",
-                    {"Ref": "AWS::Partition"},
-                    ":lambda:",
-                    {"Ref": "AWS::Region"},
-                    ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:42",
-                ],
-            ]
-        }
-    ]
-    assert render(properties["Layers"]) == [LAYER_ARN]
+    ((layer,),) = [properties["Layers"]]
+    parameter = parameters[layer["Ref"]]
+    assert parameter == {
+        "Type": "AWS::SSM::Parameter::Value<String>",
+        "Default": powertools_ssm_parameter(powertools_version()),
+    }
 
 
 @pytest.mark.parametrize("name", FUNCTION_NAMES)
