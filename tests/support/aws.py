@@ -20,12 +20,14 @@ from labelchain.adapters.s3 import ObjectStore
 from labelchain.adapters.sagemaker import LabelingJobs
 from labelchain.adapters.store import JobStore
 from labelchain.core.naming import EXECUTION_TAG, execution_fingerprint
+from labelchain.core.prices import DEFAULT_PRICES
 from labelchain.core.records import (
     PARTITION_KEY,
     PROJECT_INDEX,
     PROJECT_INDEX_PARTITION_KEY,
     PROJECT_INDEX_SORT_KEY,
     SORT_KEY,
+    JobRecord,
 )
 from labelchain.services.runtime import Runtime
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
@@ -195,3 +197,27 @@ def empty_account(s3: Any, dynamodb: Any) -> None:
             s3.delete_object(Bucket=bucket, Key=item["Key"])
     for item in dynamodb.scan(TableName=TEST_SETTINGS.table_name)["Items"]:
         dynamodb.delete_item(TableName=TEST_SETTINGS.table_name, Key={"pk": item["pk"], "sk": item["sk"]})
+
+
+def bird_job_record(**values: Any) -> JobRecord:
+    """A recorded job of AWS's tutorial (bird boxes, 1,250 objects, 3 public workers at $0.036);
+    ``values`` set or override any field (``job_name`` and ``execution_arn`` at least)."""
+    base: dict[str, Any] = {
+        "project": "birds",
+        "task_type": "bounding_box",
+        "labels": ["Bird"],
+        "label_attribute": "category",
+        "manifest_uri": f"s3://{TEST_SETTINGS.data_bucket}/birds/half-a.manifest",
+        "object_count": 1250,
+        "auto_labeling": True,
+        "workforce": {
+            "kind": "public",
+            "workteam_arn": f"arn:aws:sagemaker:{REGION}:394669845002:workteam/public-crowd/default",
+            "workers_per_object": 3,
+            "task_price_usd": "0.036",
+        },
+        "prices": DEFAULT_PRICES,
+        "initial_model_source": "none",
+        "created_at": EXAMPLE_TIME,
+    }
+    return JobRecord.model_validate({**base, **values})

@@ -26,7 +26,6 @@ from labelchain.adapters.s3 import ObjectStore
 from labelchain.adapters.sagemaker import LabelingJobs
 from labelchain.adapters.store import JobStore
 from labelchain.core.naming import job_name_for_execution
-from labelchain.core.prices import DEFAULT_PRICES
 from labelchain.core.records import JobRecord, ModelPointer
 from labelchain.errors import (
     ConfigurationError,
@@ -43,6 +42,7 @@ from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 from tests.support.aws import (
     EXAMPLE_TIME,
     FixedClock,
+    bird_job_record,
     describe_response,
     empty_account,
     manifest_lines,
@@ -135,25 +135,10 @@ def world(aws: tuple[Any, Any, Any]) -> Iterator[World]:
 def earlier_job(**changes: Any) -> JobRecord:
     values: dict[str, Any] = {
         "job_name": EARLIER_JOB,
-        "project": "birds",
         "execution_arn": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:LabelingJob:birds-half-a",
-        "task_type": "bounding_box",
-        "labels": ["Bird"],
-        "label_attribute": "category",
-        "manifest_uri": f"s3://{TEST_SETTINGS.data_bucket}/birds/half-a.manifest",
-        "object_count": 1250,
-        "auto_labeling": True,
-        "workforce": {
-            "kind": "public",
-            "workteam_arn": f"arn:aws:sagemaker:{REGION}:394669845002:workteam/public-crowd/default",
-            "workers_per_object": 3,
-            "task_price_usd": "0.036",
-        },
-        "prices": DEFAULT_PRICES,
-        "initial_model_source": "none",
         "created_at": EXAMPLE_TIME - timedelta(days=2),
     }
-    return JobRecord.model_validate({**values, **changes})
+    return bird_job_record(**{**values, **changes})
 
 
 def latest_pointer(**changes: Any) -> ModelPointer:

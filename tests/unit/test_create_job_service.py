@@ -32,6 +32,7 @@ from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 from tests.support.aws import (
     EXAMPLE_TIME,
     FixedClock,
+    bird_job_record,
     describe_response,
     empty_account,
     manifest_lines,
@@ -125,25 +126,11 @@ def sagemaker_creates(world: World, expected: dict[str, Any] | None = None, job_
 def earlier_job(**changes: Any) -> JobRecord:
     values: dict[str, Any] = {
         "job_name": EARLIER_JOB,
-        "project": "birds",
         "execution_arn": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:LabelingJob:birds-earlier",
-        "task_type": "bounding_box",
-        "labels": ["Bird"],
-        "label_attribute": "category",
         "manifest_uri": f"s3://{TEST_SETTINGS.data_bucket}/birds/earlier.manifest",
-        "object_count": 1250,
-        "auto_labeling": True,
-        "workforce": {
-            "kind": "public",
-            "workteam_arn": f"arn:aws:sagemaker:{REGION}:394669845002:workteam/public-crowd/default",
-            "workers_per_object": 3,
-            "task_price_usd": "0.036",
-        },
-        "prices": DEFAULT_PRICES,
-        "initial_model_source": "none",
         "created_at": EXAMPLE_TIME.replace(day=1),
     }
-    return JobRecord.model_validate({**values, **changes})
+    return bird_job_record(**{**values, **changes})
 
 
 def earlier_model() -> ModelPointer:

@@ -33,6 +33,7 @@ from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 from tests.support.aws import (
     EXAMPLE_TIME,
     FixedClock,
+    bird_job_record,
     describe_response,
     moto_account,
 )
@@ -83,26 +84,11 @@ def world(aws: tuple[Any, Any, Any]) -> Iterator[World]:
 def job_record(name: str = JOB, created_at: datetime = EXAMPLE_TIME, **changes: Any) -> JobRecord:
     values: dict[str, Any] = {
         "job_name": name,
-        "project": "birds",
         "execution_arn": EXECUTION.id,
         "job_arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/{name}",
-        "task_type": "bounding_box",
-        "labels": ["Bird"],
-        "label_attribute": "category",
-        "manifest_uri": f"s3://{TEST_SETTINGS.data_bucket}/birds/half-a.manifest",
-        "object_count": 1250,
-        "auto_labeling": True,
-        "workforce": {
-            "kind": "public",
-            "workteam_arn": f"arn:aws:sagemaker:{REGION}:394669845002:workteam/public-crowd/default",
-            "workers_per_object": 3,
-            "task_price_usd": "0.036",
-        },
-        "prices": DEFAULT_PRICES,
-        "initial_model_source": "none",
         "created_at": created_at,
     }
-    return JobRecord.model_validate({**values, **changes})
+    return bird_job_record(**{**values, **changes})
 
 
 def sagemaker_reports(world: World, status: str, job: str = JOB, **details: Any) -> None:

@@ -35,7 +35,7 @@ from labelchain.core.records import (
 )
 from labelchain.errors import TransientServiceError
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
-from tests.support.aws import EXAMPLE_TIME, create_table
+from tests.support.aws import EXAMPLE_TIME, bird_job_record, create_table
 
 TABLE = TEST_SETTINGS.table_name
 EXECUTION_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:LabelingJob:birds-1"
@@ -57,26 +57,11 @@ def store(dynamodb: Any) -> JobStore:
 def job_record(name: str = "labelchain-birds-1-0a1b2c3d", **changes: Any) -> JobRecord:
     values: dict[str, Any] = {
         "job_name": name,
-        "project": "birds",
         "execution_arn": EXECUTION_ARN,
         "job_arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/{name}",
-        "task_type": "bounding_box",
-        "labels": ["Bird"],
-        "label_attribute": "category",
-        "manifest_uri": f"s3://{TEST_SETTINGS.data_bucket}/birds/half-a.manifest",
-        "object_count": 1250,
-        "auto_labeling": True,
-        "workforce": {
-            "kind": "public",
-            "workteam_arn": f"arn:aws:sagemaker:{REGION}:394669845002:workteam/public-crowd/default",
-            "workers_per_object": 3,
-            "task_price_usd": "0.036",
-        },
-        "prices": DEFAULT_PRICES,
-        "initial_model_source": "none",
         "created_at": EXAMPLE_TIME,
     }
-    return JobRecord.model_validate({**values, **changes})
+    return bird_job_record(**{**values, **changes})
 
 
 def model_pointer(job_name: str, created_at: datetime, model: str = "birds-1-model") -> ModelPointer:
