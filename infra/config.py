@@ -16,6 +16,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from labelchain.core.prices import prices_from_json
 from labelchain.settings import Settings
 
 RESOURCE_PREFIX_KEY = "resource_prefix"
@@ -113,6 +114,13 @@ class DeploymentConfig(BaseModel):
                 return json.loads(value)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"is not valid JSON ({exc.msg})") from exc
+        return value
+
+    @field_validator("default_prices")
+    @classmethod
+    def _valid_price_overrides(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """The Lambdas build their price table from this: refuse at synth what they would refuse."""
+        prices_from_json(json.dumps(value))  # raises ValueError naming the bad key
         return value
 
     @field_validator("removal_policy", mode="before")

@@ -72,7 +72,7 @@ def test_cli_string_values_are_coerced_like_cdk_json_values() -> None:
     context = {
         "resource_prefix": "team-a",
         "powertools_layer_version": "40",
-        "default_prices": '{"object_fee": 0.08, "task_price": 0.036}',
+        "default_prices": '{"object_fee_usd": 0.08, "task_price_usd": 0.036}',
         "removal_policy": "DESTROY",
         "log_retention_days": "30",
     }
@@ -80,15 +80,18 @@ def test_cli_string_values_are_coerced_like_cdk_json_values() -> None:
     config = config_from_context(context)
 
     assert config.powertools_layer_version == 40
-    assert config.default_prices == {"object_fee": 0.08, "task_price": 0.036}
+    assert config.default_prices == {"object_fee_usd": 0.08, "task_price_usd": 0.036}
     assert config.cdk_removal_policy == RemovalPolicy.DESTROY
     assert config.log_retention == logs.RetentionDays.ONE_MONTH
 
 
 def test_default_prices_reach_the_lambdas_as_compact_sorted_json() -> None:
-    config = DeploymentConfig(**{**VALID, "default_prices": {"b": 1, "a": {"y": 2, "x": 1}}})
+    prices = {"task_price_usd": "0.048", "auto_labeling_compute_usd_per_iteration": 1, "object_fee_usd": 0.08}
+    config = DeploymentConfig(**{**VALID, "default_prices": prices})
 
-    assert config.default_prices_json == '{"a":{"x":1,"y":2},"b":1}'
+    assert config.default_prices_json == (
+        '{"auto_labeling_compute_usd_per_iteration":1,"object_fee_usd":0.08,"task_price_usd":"0.048"}'
+    )
 
 
 @pytest.mark.parametrize(
@@ -100,6 +103,8 @@ def test_default_prices_reach_the_lambdas_as_compact_sorted_json() -> None:
         ("powertools_layer_version", "latest", 'must be "ssm" or a layer version number'),
         ("default_prices", "{not json", "is not valid JSON"),
         ("default_prices", "[1, 2]", "valid dictionary"),
+        ("default_prices", {"object_fee": 0.08}, "unknown key 'object_fee'"),
+        ("default_prices", {"object_fee_usd": -1}, "object_fee_usd"),
         ("removal_policy", "keep", "'retain' or 'destroy'"),
         ("log_retention_days", 10, "CloudWatch Logs retention period"),
     ],

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.infra
 OVERRIDES: dict[str, Any] = {
     "resource_prefix": "team-b",
     "powertools_layer_version": "40",
-    "default_prices": '{"task_price": 0.048, "object_fee": 0.08}',
+    "default_prices": '{"task_price_usd": 0.048, "object_fee_usd": 0.08}',
     "removal_policy": "destroy",
     "log_retention_days": 30,
 }
@@ -54,8 +54,8 @@ def test_layer_prices_and_prefix_reach_the_functions(variant: CloudAssembly) -> 
 
     assert render(properties["Layers"])[0].endswith("AWSLambdaPowertoolsPythonV3-python313-arm64:40")
     assert json.loads(variables[ENVIRONMENT_VARIABLES["default_prices"]]) == {
-        "task_price": 0.048,
-        "object_fee": 0.08,
+        "task_price_usd": 0.048,
+        "object_fee_usd": 0.08,
     }
     assert variables[ENVIRONMENT_VARIABLES["resource_prefix"]] == "team-b"
 
