@@ -49,8 +49,8 @@ synth: setup
 	npx cdk synth $(CDK_FLAGS) --quiet
 	cfn-lint cdk.out/$(STACK).template.json
 
-demo: synth
-	python -m local.demo
+demo: setup
+	python -m local.demo --synth
 
 deploy: setup
 	npx cdk deploy $(CDK_FLAGS) $(STACK)
