@@ -24,9 +24,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "lambdas"), str(ROOT)]
 
+from labelchain.core.polling import EVENTS_PER_POLL_CYCLE  # noqa: E402
+
 DAY = 86_400.0
 BASELINE_POLL_SECONDS = 30.0
-EVENTS_PER_POLL_CYCLE = 9
 
 
 def measure(objects: int, scale: float) -> dict[str, Any]:

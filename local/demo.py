@@ -21,15 +21,17 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT / "lambdas"))  # the labelchain package, as the Lambdas see it
+
+from labelchain.core.experiment import ROLES  # noqa: E402
+
 CDK_OUT_TEMPLATE = PROJECT_ROOT / "cdk.out" / "LabelChain.template.json"
 BANNER = "SIMULATED — every number below comes from LabelChain's Ground Truth emulator, not from AWS."
-ROLES = ("initial", "pretrained", "control")
 
 
 def load_template(synthesize: bool) -> dict[str, Any]:
     """The synthesized template: ``cdk.out`` if present (``make synth``), else synthesized now."""
     if synthesize or not CDK_OUT_TEMPLATE.exists():
-        sys.path.insert(0, str(PROJECT_ROOT / "lambdas"))
         from infra.application import build_app  # noqa: PLC0415 - jsii starts only when needed
 
         build_app(outdir=str(CDK_OUT_TEMPLATE.parent)).synth()
@@ -248,7 +250,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     print(BANNER)
     template = load_template(args.synth)
-    sys.path.insert(0, str(PROJECT_ROOT / "lambdas"))
     from local.ground_truth import SimulationParams  # noqa: PLC0415
     from local.stack import LocalOptions, local_stack  # noqa: PLC0415
 

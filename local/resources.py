@@ -51,7 +51,8 @@ def _physical_name(logical_id: str) -> str:
     return f"local-{logical_id.lower()}"[:63]
 
 
-def _placeholder_zip() -> bytes:
+def placeholder_zip() -> bytes:
+    """A function package moto accepts; the code that runs is dispatched in-process."""
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as bundle:
         bundle.writestr("README.txt", "Runs in-process from lambdas/ (local.moto_engine dispatch).\n")
@@ -112,7 +113,7 @@ def deploy_template(template: Mapping[str, Any], clients: Mapping[str, Any]) -> 
             Runtime=properties["Runtime"],
             Role=stack.resolve(properties["Role"]),
             Handler=properties["Handler"],
-            Code={"ZipFile": _placeholder_zip()},
+            Code={"ZipFile": placeholder_zip()},
             Environment={"Variables": environment},
             Timeout=int(properties.get("Timeout", 30)),
             MemorySize=int(properties.get("MemorySize", 256)),

@@ -21,10 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from labelchain.core.cost import percent_of
 from labelchain.core.job_input import PATTERN_MEANINGS, JobInput
 from labelchain.core.records import ENDED_STATUSES, JobRecord, ModelPointer
 from labelchain.errors import TransientServiceError
-from labelchain.services.record_metrics import percent
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _PROJECT_PATTERN = str(JobInput.model_json_schema()["properties"]["project"]["pattern"])
@@ -105,7 +105,7 @@ def machine_labeled_percent(record: JobRecord) -> str | None:
     """Share of the job's objects the machine labeled (None before anything is labeled)."""
     if record.counters.total_labeled == 0 and record.status not in ENDED_STATUSES:
         return None
-    return str(percent(record.counters.machine_labeled, record.object_count))
+    return str(percent_of(record.counters.machine_labeled, record.object_count))
 
 
 def _cost_total(record: JobRecord) -> str:

@@ -100,13 +100,16 @@ def sagemaker_stub() -> tuple[Any, Stubber]:
     return client, Stubber(client)
 
 
-def make_runtime(sagemaker: Any, clock: FixedClock | None = None) -> Runtime:
-    """A Runtime over moto S3/DynamoDB (inside ``mock_aws``) and the given SageMaker client."""
+def make_runtime(
+    sagemaker: Any, clock: FixedClock | None = None, *, s3: Any = None, dynamodb: Any = None
+) -> Runtime:
+    """A Runtime over moto S3/DynamoDB (inside ``mock_aws``; new clients unless given) and the given
+    SageMaker client."""
     return Runtime(
         settings=TEST_SETTINGS,
         jobs=LabelingJobs(sagemaker),
-        objects=ObjectStore(boto3.client("s3", region_name=REGION)),
-        store=JobStore(boto3.client("dynamodb", region_name=REGION), TEST_SETTINGS.table_name),
+        objects=ObjectStore(s3 or boto3.client("s3", region_name=REGION)),
+        store=JobStore(dynamodb or boto3.client("dynamodb", region_name=REGION), TEST_SETTINGS.table_name),
         clock=clock or FixedClock(),
     )
 

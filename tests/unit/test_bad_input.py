@@ -22,9 +22,6 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from labelchain.adapters.s3 import ObjectStore
-from labelchain.adapters.sagemaker import LabelingJobs
-from labelchain.adapters.store import JobStore
 from labelchain.core.naming import job_name_for_execution
 from labelchain.core.records import JobRecord, ModelPointer
 from labelchain.errors import (
@@ -45,6 +42,7 @@ from tests.support.aws import (
     bird_job_record,
     describe_response,
     empty_account,
+    make_runtime,
     manifest_lines,
     moto_account,
 )
@@ -115,13 +113,7 @@ def world(aws: tuple[Any, Any, Any]) -> Iterator[World]:
         calls.append(model.name)
 
     sagemaker.meta.events.register("provide-client-params.sagemaker.*", record_call)
-    runtime = Runtime(
-        settings=TEST_SETTINGS,
-        jobs=LabelingJobs(sagemaker),
-        objects=ObjectStore(s3),
-        store=JobStore(dynamodb, TEST_SETTINGS.table_name),
-        clock=FixedClock(),
-    )
+    runtime = make_runtime(sagemaker, FixedClock(), s3=s3, dynamodb=dynamodb)
     try:
         with Stubber(sagemaker) as stub:
             yield World(runtime, s3, dynamodb, stub, calls)

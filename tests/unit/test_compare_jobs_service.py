@@ -13,9 +13,6 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from labelchain.adapters.s3 import ObjectStore
-from labelchain.adapters.sagemaker import LabelingJobs
-from labelchain.adapters.store import JobStore
 from labelchain.core.comparison import ExperimentComparison, Role
 from labelchain.core.experiment import child_execution_name
 from labelchain.core.naming import job_name_for_execution
@@ -34,7 +31,7 @@ from labelchain.services.experiment_events import (
 )
 from labelchain.services.runtime import Runtime
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
-from tests.support.aws import EXAMPLE_TIME, FixedClock, create_buckets, create_table
+from tests.support.aws import EXAMPLE_TIME, FixedClock, create_buckets, create_table, make_runtime
 from tests.unit.test_comparison import tutorial_record
 
 EXPERIMENT = ExecutionRef(
@@ -134,13 +131,9 @@ def runtime(aws: tuple[Any, Any]) -> Runtime:
         dynamodb.delete_item(TableName=TEST_SETTINGS.table_name, Key={"pk": item["pk"], "sk": item["sk"]})
     for item in s3.list_objects_v2(Bucket=TEST_SETTINGS.output_bucket).get("Contents", []):
         s3.delete_object(Bucket=TEST_SETTINGS.output_bucket, Key=item["Key"])
-    return Runtime(
-        settings=TEST_SETTINGS,
-        jobs=LabelingJobs(boto3.client("sagemaker", region_name=REGION)),  # CompareJobs never calls it
-        objects=ObjectStore(s3),
-        store=JobStore(dynamodb, TEST_SETTINGS.table_name),
-        clock=FixedClock(EXAMPLE_TIME),
-    )
+    return make_runtime(
+        boto3.client("sagemaker", region_name=REGION), FixedClock(EXAMPLE_TIME), s3=s3, dynamodb=dynamodb
+    )  # CompareJobs never calls it
 
 
 def output_text(runtime: Runtime, name: str) -> str:

@@ -19,9 +19,6 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from labelchain.adapters.s3 import ObjectStore
-from labelchain.adapters.sagemaker import LabelingJobs
-from labelchain.adapters.store import JobStore
 from labelchain.core.prices import DEFAULT_PRICES
 from labelchain.core.records import JobRecord, ModelPointer
 from labelchain.errors import JobNameConflict, ServiceQuotaExceeded, TransientServiceError
@@ -35,6 +32,7 @@ from tests.support.aws import (
     bird_job_record,
     describe_response,
     empty_account,
+    make_runtime,
     manifest_lines,
     moto_account,
 )
@@ -94,13 +92,7 @@ def world(aws: tuple[Any, Any, Any]) -> Iterator[World]:
 
     sagemaker.meta.events.register("provide-client-params.sagemaker.*", record_request)
     clock = FixedClock()
-    runtime = Runtime(
-        settings=TEST_SETTINGS,
-        jobs=LabelingJobs(sagemaker),
-        objects=ObjectStore(s3),
-        store=JobStore(dynamodb, TEST_SETTINGS.table_name),
-        clock=clock,
-    )
+    runtime = make_runtime(sagemaker, clock, s3=s3, dynamodb=dynamodb)
     try:
         with Stubber(sagemaker) as stub:
             yield World(runtime, clock, s3, stub, requests)

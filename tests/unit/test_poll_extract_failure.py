@@ -17,7 +17,6 @@ import pytest
 from botocore.exceptions import ParamValidationError
 from botocore.stub import Stubber
 
-from labelchain.adapters.s3 import ObjectStore
 from labelchain.adapters.sagemaker import LabelingJobs
 from labelchain.adapters.store import JobStore, item_to_plain
 from labelchain.core.polling import next_wait_seconds
@@ -35,6 +34,7 @@ from tests.support.aws import (
     FixedClock,
     bird_job_record,
     describe_response,
+    make_runtime,
     moto_account,
 )
 
@@ -69,13 +69,7 @@ def world(aws: tuple[Any, Any, Any]) -> Iterator[World]:
     for item in dynamodb.scan(TableName=TEST_SETTINGS.table_name)["Items"]:
         dynamodb.delete_item(TableName=TEST_SETTINGS.table_name, Key={"pk": item["pk"], "sk": item["sk"]})
     clock = FixedClock()
-    runtime = Runtime(
-        settings=TEST_SETTINGS,
-        jobs=LabelingJobs(sagemaker),
-        objects=ObjectStore(s3),
-        store=JobStore(dynamodb, TEST_SETTINGS.table_name),
-        clock=clock,
-    )
+    runtime = make_runtime(sagemaker, clock, s3=s3, dynamodb=dynamodb)
     with Stubber(sagemaker) as stub:
         yield World(runtime, clock, dynamodb, stub)
         stub.assert_no_pending_responses()

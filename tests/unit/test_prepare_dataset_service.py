@@ -18,9 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from labelchain.adapters.s3 import MULTIPART_PART_SIZE, ObjectStore
-from labelchain.adapters.sagemaker import LabelingJobs
-from labelchain.adapters.store import JobStore
+from labelchain.adapters.s3 import MULTIPART_PART_SIZE
 from labelchain.core.dataset_split import EXPERIMENT_PARTS_PREFIX
 from labelchain.core.experiment import child_execution_name
 from labelchain.core.job_input import parse_job_input
@@ -34,6 +32,7 @@ from labelchain.services.runtime import Runtime
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 from tests.support.aws import (
     FixedClock,
+    make_runtime,
     manifest_lines,
     moto_account,
 )
@@ -115,13 +114,7 @@ def world(aws: tuple[Any, Any, Any]) -> Iterator[World]:
         requests.append(model.name)
 
     s3.meta.events.register("provide-client-params.s3.*", record_request)
-    runtime = Runtime(
-        settings=TEST_SETTINGS,
-        jobs=LabelingJobs(sagemaker),
-        objects=ObjectStore(s3),
-        store=JobStore(dynamodb, TEST_SETTINGS.table_name),
-        clock=FixedClock(),
-    )
+    runtime = make_runtime(sagemaker, FixedClock(), s3=s3, dynamodb=dynamodb)
     try:
         with Stubber(sagemaker) as stub:  # nothing queued: any SageMaker call fails the test
             world = World(runtime, s3, requests)

@@ -7,11 +7,9 @@ DynamoDB are moto and whose SageMaker client is answered by a botocore Stubber.
 
 from __future__ import annotations
 
-import io
 import json
 import time
-import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -21,12 +19,12 @@ import boto3
 from moto import mock_aws
 
 from infra.application import build_app, cdk_json_context
-from infra.definitions import lambda_functions, placeholder_arns, state_machine_definition
 from infra.stack import STACK_ID
 from labelchain.handlers.runtime import override_runtime
 from labelchain.services.runtime import Runtime
 from local.lambda_dispatch import dispatch_to_handler
 from local.moto_engine import EngineHandle, InvokedFunction, in_process_engine
+from local.resources import deploy_template
 from tests.conftest import ACCOUNT, REGION
 from tests.support.aws import create_buckets, create_table
 
@@ -40,24 +38,6 @@ def synthesized_template() -> dict[str, Any]:
     assembly = build_app(cdk_json_context()).synth()
     template: dict[str, Any] = assembly.get_stack_by_name(STACK_ID).template
     return template
-
-
-def state_machine_logical_id(template: Mapping[str, Any], name_part: str) -> str:
-    """The logical id of the state machine whose id contains ``name_part``."""
-    ids = [
-        logical_id
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::StepFunctions::StateMachine" and name_part in logical_id
-    ]
-    assert len(ids) == 1, f"expected one state machine matching {name_part!r}, got {ids}"
-    return ids[0]
-
-
-def _empty_zip() -> bytes:
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as bundle:
-        bundle.writestr("placeholder.py", "# code runs in-process; see local.moto_engine\n")
-    return archive.getvalue()
 
 
 @dataclass
@@ -136,21 +116,10 @@ class Deployment:
     engine: EngineHandle
 
 
-def _template_resolver(template: Mapping[str, Any], state_machine_arns: dict[str, str]) -> Any:
-    """Resolve Lambda ``Fn::GetAtt Arn`` to moto function ARNs and state machine ``Ref`` to moto ARNs."""
-    lambdas = placeholder_arns(template)
-
-    def resolve(logical_id: str, attribute: str | None) -> str:
-        if attribute is None and logical_id in state_machine_arns:
-            return state_machine_arns[logical_id]
-        return str(lambdas(logical_id, attribute))
-
-    return resolve
-
-
 @contextmanager
 def deployed_stack(make_runtime: Any) -> Iterator[Deployment]:
-    """moto with execution on, the stack's buckets/table/functions, and both synthesized state machines.
+    """moto with execution on, the test buckets and table, and the synthesized stack (functions, both
+    state machines, the rule) created by ``local.resources.deploy_template``.
 
     ``make_runtime()`` is called inside ``mock_aws`` and must return the Runtime the handlers use.
     """
@@ -174,34 +143,16 @@ def deployed_stack(make_runtime: Any) -> Iterator[Deployment]:
             virtual_time.append(VirtualTime(runtime.clock))
         stack.enter_context(override_runtime(runtime))
 
-        iam = boto3.client("iam", region_name=REGION)
-        role_arn = iam.create_role(RoleName="labelchain-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        lambda_client = boto3.client("lambda", region_name=REGION)
-        function_arns = placeholder_arns(template)
-        for logical_id, properties in lambda_functions(template).items():
-            handler = properties["Handler"]
-            assert handler.startswith("labelchain."), f"unexpected function {logical_id}: {handler}"
-            lambda_client.create_function(
-                FunctionName=function_arns(logical_id, "Arn").rsplit(":", 1)[1],
-                Runtime="python3.13",
-                Role=role_arn,
-                Handler=handler,
-                Code={"ZipFile": _empty_zip()},
-            )
-        stepfunctions = boto3.client("stepfunctions", region_name=REGION)
-        machines: dict[str, str] = {}
-        workflows: dict[str, Workflow] = {}
-        for name_part in (LABELING_JOB_STATE_MACHINE, EXPERIMENT_STATE_MACHINE):  # children first
-            logical_id = state_machine_logical_id(template, name_part)
-            name = template["Resources"][logical_id]["Properties"]["StateMachineName"]
-            definition = state_machine_definition(
-                template, logical_id, _template_resolver(template, machines)
-            )
-            arn = stepfunctions.create_state_machine(
-                name=name, definition=json.dumps(definition), roleArn=role_arn
-            )["stateMachineArn"]
-            machines[logical_id] = arn
-            workflows[name_part] = Workflow(engine, arn)
+        # The stack's own resources, created from the template as the offline stack creates them; the
+        # handlers use the Runtime above (TEST_SETTINGS names), so the template's names go unused.
+        services = ("s3", "kms", "dynamodb", "iam", "lambda", "stepfunctions", "events")
+        deployed = deploy_template(
+            template, {name: boto3.client(name, region_name=REGION) for name in services}
+        )
+        workflows = {
+            name_part: Workflow(engine, deployed.state_machine(name_part))
+            for name_part in (LABELING_JOB_STATE_MACHINE, EXPERIMENT_STATE_MACHINE)
+        }
         yield Deployment(workflows[LABELING_JOB_STATE_MACHINE], workflows[EXPERIMENT_STATE_MACHINE], engine)
 
 

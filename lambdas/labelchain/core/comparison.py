@@ -23,7 +23,7 @@ from typing import Literal, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from labelchain.core.cost import compute_cost
+from labelchain.core.cost import compute_cost, percent_of
 from labelchain.core.experiment import ROLES
 from labelchain.core.prices import PriceTable
 from labelchain.core.records import JobRecord
@@ -196,12 +196,6 @@ class ExperimentComparison(BaseModel):
                 f"jobs: expected keys {', '.join(ROLE_ORDER)}, got {', '.join(self.jobs) or 'none'}"
             )
         return self
-
-
-def percent_of(part: Decimal | int, whole: Decimal | int) -> Decimal:
-    """``part / whole * 100`` rounded half-up to two places (``whole`` must not be 0)."""
-    with localcontext(_ARITHMETIC):
-        return (Decimal(part) * 100 / Decimal(whole)).quantize(_PERCENT_QUANTUM)
 
 
 def _iteration_figures(record: JobRecord) -> list[IterationFigures]:

@@ -103,7 +103,7 @@ class CostBreakdown(BaseModel):
             "total_cost_usd": self.human_cost_usd + self.machine_cost_usd + self.compute_cost_usd,
             "cost_without_auto_labeling_usd": objects * per_human_object,
             "saving_usd": self.cost_without_auto_labeling_usd - self.total_cost_usd,
-            "saving_percent": _percent(self.saving_usd, self.cost_without_auto_labeling_usd),
+            "saving_percent": percent_of(self.saving_usd, self.cost_without_auto_labeling_usd),
         }
 
 
@@ -111,11 +111,16 @@ def _usd(value: Decimal) -> Decimal:
     return value.quantize(_USD_QUANTUM, context=_ARITHMETIC)
 
 
-def _percent(part: Decimal, whole: Decimal) -> Decimal:
+def percent_of(part: Decimal | int, whole: Decimal | int) -> Decimal:
+    """``part`` as a percentage of ``whole``, half-up to two places; 0.00 when ``whole`` is 0.
+
+    The one percentage rule of LabelChain's records and reports (saving %, % machine-labeled,
+    reductions), independent of the caller's decimal context.
+    """
     if whole == 0:
         return Decimal("0.00")
     with localcontext(_ARITHMETIC):
-        return (part * 100 / whole).quantize(_PERCENT_QUANTUM)
+        return (Decimal(part) * 100 / Decimal(whole)).quantize(_PERCENT_QUANTUM)
 
 
 def _check_count(name: str, value: int, maximum: int, minimum: int = 0) -> None:
@@ -171,7 +176,7 @@ def compute_cost(
         total_cost_usd=_usd(total),
         cost_without_auto_labeling_usd=_usd(without),
         saving_usd=_usd(saving),
-        saving_percent=_percent(saving, without),
+        saving_percent=percent_of(saving, without),
         prices_version=prices.version,
     )
 
@@ -212,6 +217,6 @@ def sum_breakdowns(rows: Sequence[CostBreakdown]) -> CostBreakdown:
         {
             **{name: getattr(first, name) for name in shared},
             **totals,
-            "saving_percent": _percent(Decimal(saving), Decimal(without)),
+            "saving_percent": percent_of(Decimal(saving), Decimal(without)),
         }
     )

@@ -13,9 +13,10 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
+from labelchain.core.job_input import S3_URI_PATTERN
 from labelchain.core.json_stream import iter_lines
 
-S3_OBJECT_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+")
+S3_OBJECT_URI = re.compile(S3_URI_PATTERN)
 MAX_REPORTED_PROBLEMS = 5
 MAX_LINE_BYTES = 1024 * 1024
 """A manifest line longer than this is refused (Ground Truth objects are references or short text)."""

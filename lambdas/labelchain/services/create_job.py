@@ -65,16 +65,21 @@ def check_workteam_region(job_input: JobInput, region: str) -> None:
         )
 
 
-def check_manifest(job_input: JobInput, runtime: Runtime) -> int:
-    """Stream the manifest, check every line, and return its object count."""
-    spec = spec_for(job_input.task.type)
-    bucket, key = split_s3_uri(job_input.manifest)
-    data_bucket = runtime.settings.data_bucket
+def manifest_location(manifest: str, data_bucket: str) -> tuple[str, str]:
+    """``(bucket, key)`` of a manifest, refused unless it is in the stack's data bucket."""
+    bucket, key = split_s3_uri(manifest)
     if bucket != data_bucket:
         raise InvalidJobInput(
             f"manifest: must be in the data bucket {data_bucket!r} (the Ground Truth role reads only "
             f"that bucket), got bucket {bucket!r}"
         )
+    return bucket, key
+
+
+def check_manifest(job_input: JobInput, runtime: Runtime) -> int:
+    """Stream the manifest, check every line, and return its object count."""
+    spec = spec_for(job_input.task.type)
+    bucket, key = manifest_location(job_input.manifest, runtime.settings.data_bucket)
     try:
         summary = scan_manifest(runtime.objects.iter_chunks(bucket, key), spec.source_field)
     except ObjectMissing as exc:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 from aws_lambda_powertools import Logger
 
-from labelchain.adapters.s3 import ObjectChanged, ObjectMissing, ObjectStore, StreamingUpload, split_s3_uri
+from labelchain.adapters.s3 import ObjectChanged, ObjectMissing, ObjectStore, StreamingUpload
 from labelchain.core.catalog import MIN_OBJECTS_WITH_AUTO_LABELING, TaskTypeSpec, spec_for
 from labelchain.core.dataset_split import (
     ManifestChanged,
@@ -35,6 +35,7 @@ from labelchain.core.experiment import (
 )
 from labelchain.core.json_stream import MalformedJsonStreamError
 from labelchain.errors import InvalidJobInput, ManifestNotFound, TransientServiceError
+from labelchain.services.create_job import manifest_location
 from labelchain.services.experiment_events import (
     DatasetPart,
     PlannedJob,
@@ -188,12 +189,7 @@ def prepare_dataset(event: PrepareDatasetEvent, runtime: Runtime) -> PrepareData
     experiment = parse_experiment_input(event.input)
     spec = spec_for(experiment.job_input(PLACEHOLDER_MANIFEST).task.type)
     data_bucket = runtime.settings.data_bucket
-    bucket, key = split_s3_uri(experiment.manifest)
-    if bucket != data_bucket:
-        raise InvalidJobInput(
-            f"manifest: must be in the data bucket {data_bucket!r} (the Ground Truth role reads only "
-            f"that bucket), got bucket {bucket!r}"
-        )
+    bucket, key = manifest_location(experiment.manifest, data_bucket)
     keys = [
         part_key(experiment.project, event.execution.name, part, experiment.split.parts)
         for part in range(1, experiment.split.parts + 1)

@@ -14,7 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from labelchain.core.cost import CostBreakdown, compute_cost
+from labelchain.core.cost import CostBreakdown, compute_cost, percent_of
 from labelchain.core.naming import SIMULATED_TAG
 from labelchain.core.output_layout import SUMMARIZED_KINDS, OutputFile, classify_output_key
 from labelchain.core.output_summary import OutputSummary, summarize_output
@@ -54,11 +54,6 @@ def _iteration_rows(summary: OutputSummary, cost_of: Any) -> list[IterationRow]:
             )
         )
     return rows
-
-
-def percent(part: int, whole: int) -> Decimal:
-    """``part`` as a percentage of ``whole`` to two places (0 when ``whole`` is 0)."""
-    return Decimal(0) if whole <= 0 else (Decimal(100) * part / whole).quantize(Decimal("0.01"))
 
 
 def record_metrics(event: JobEvent, runtime: Runtime) -> MetricsResult:
@@ -123,7 +118,7 @@ def record_metrics(event: JobEvent, runtime: Runtime) -> MetricsResult:
         status=described.status,
         failure_reason=failure_reason,
         counters=counters,
-        machine_labeled_percent=str(percent(counters.machine_labeled, record.object_count)),
+        machine_labeled_percent=str(percent_of(counters.machine_labeled, record.object_count)),
         duration_seconds=duration,
         iterations=len(rows),
         cost=CostSummary(
