@@ -25,12 +25,20 @@ DEFAULT_PRICES_KEY = "default_prices"
 REMOVAL_POLICY_KEY = "removal_policy"
 LOG_RETENTION_DAYS_KEY = "log_retention_days"
 
+RECONCILE_INTERVAL_MINUTES_KEY = "reconcile_interval_minutes"
+ON_EXECUTION_FAILURE_KEY = "on_execution_failure"
+CREATE_QUEUE_MAX_HOURS_KEY = "create_queue_max_hours"
+WAIT_REARM_HOURS_KEY = "wait_rearm_hours"
 CONTEXT_KEYS: tuple[str, ...] = (
     RESOURCE_PREFIX_KEY,
     POWERTOOLS_LAYER_VERSION_KEY,
     DEFAULT_PRICES_KEY,
     REMOVAL_POLICY_KEY,
     LOG_RETENTION_DAYS_KEY,
+    RECONCILE_INTERVAL_MINUTES_KEY,
+    ON_EXECUTION_FAILURE_KEY,
+    CREATE_QUEUE_MAX_HOURS_KEY,
+    WAIT_REARM_HOURS_KEY,
 )
 """The context keys LabelChain reads; ``cdk.json`` sets each one."""
 
@@ -93,6 +101,32 @@ class DeploymentConfig(BaseModel):
     )
     removal_policy: RemovalPolicyChoice = Field(default=RemovalPolicyChoice.RETAIN)
     log_retention_days: int = Field(default=90)
+    reconcile_interval_minutes: Annotated[
+        int, *Settings.model_fields["reconcile_interval_minutes"].metadata
+    ] = Field(
+        default=15,
+        description="How often the reconciler runs (progress snapshots, running cost, the safety net for "
+        "lost events); a lost event is made up for within this interval.",
+    )
+    on_execution_failure: Literal["stop", "adopt"] = Field(
+        default="stop",
+        description="A job whose execution FAILED: 'stop' it, or 'adopt' it (the reconciler finalizes it "
+        "when it ends). ABORTED and TIMED_OUT executions always stop their job.",
+    )
+    create_queue_max_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 30,
+        description="How long CreateJob keeps retrying while SageMaker refuses the job for the account's "
+        "concurrent-job quota (ResourceLimitExceeded) before the execution fails.",
+    )
+    wait_rearm_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 7,
+        description="WaitForJob re-arms (a new task token and one look at the job) after this long without "
+        "news: the last safety net if both the event and the reconciler fail.",
+    )
 
     @field_validator("powertools_layer_version", mode="before")
     @classmethod

@@ -29,8 +29,26 @@ from constructs import Construct
 
 from infra.config import DeploymentConfig
 from infra.functions import LabelChainFunctions
-from infra.labeling_job_workflow import ERROR_PATH, invoke_lambda, retry_transient_errors
+from infra.labeling_job_workflow import (
+    ERROR_PATH,
+    TRANSIENT_RETRY_BACKOFF_RATE,
+    TRANSIENT_RETRY_INTERVAL,
+    TRANSIENT_RETRY_MAX_ATTEMPTS,
+    TRANSIENT_RETRY_MAX_DELAY,
+    invoke_lambda,
+    retry_transient_errors,
+)
 from infra.state_machine import logged_state_machine
+from labelchain.core.naming import EXPERIMENT_STATE_MACHINE_SUFFIX
+
+NESTED_START_TRANSIENT_ERRORS: Final = (
+    "StepFunctions.ThrottlingException",
+    "StepFunctions.ExecutionLimitExceededException",
+    "StepFunctions.AWSStepFunctionsException",
+    "StepFunctions.SdkClientException",
+)
+"""Step Functions refusing or throttling StartExecution of a child: retried (the child's name is fixed, so a
+retry never starts a second one). A child that *failed* (``States.TaskFailed``) is not retried."""
 
 
 class ExperimentStates:
@@ -265,7 +283,7 @@ class ExperimentWorkflow(Construct):
 
         self.state_machine, self.log_group = logged_state_machine(
             self,
-            name_suffix="experiment",
+            name_suffix=EXPERIMENT_STATE_MACHINE_SUFFIX,
             comment="LabelChain: the pre-trained-model experiment (initial, seeded and control jobs)",
             definition=definition,
             timeout=EXECUTION_TIMEOUT,
@@ -280,7 +298,7 @@ class ExperimentWorkflow(Construct):
         result_selector = _child_succeeded()
         if role == "initial":
             result_selector["seed"] = {"initial_model": {"job": sfn.JsonPath.string_at("$.Output.job_name")}}
-        return tasks.StepFunctionsStartExecution(
+        child = tasks.StepFunctionsStartExecution(
             self,
             state_name,
             state_machine=self._labeling_job,
@@ -290,3 +308,12 @@ class ExperimentWorkflow(Construct):
             result_selector=result_selector,
             result_path="$.initial" if role == "initial" else "$",
         )
+        child.add_retry(
+            errors=list(NESTED_START_TRANSIENT_ERRORS),
+            interval=TRANSIENT_RETRY_INTERVAL,
+            backoff_rate=TRANSIENT_RETRY_BACKOFF_RATE,
+            max_attempts=TRANSIENT_RETRY_MAX_ATTEMPTS,
+            max_delay=TRANSIENT_RETRY_MAX_DELAY,
+            jitter_strategy=sfn.JitterType.NONE,
+        )
+        return child

@@ -1,4 +1,4 @@
-"""The five LabelChain Lambdas, built by one factory so runtime, architecture, layer, logging, tracing and
+"""The LabelChain Lambdas, built by one factory so runtime, architecture, layer, logging, tracing and
 environment cannot drift between them, each with its own role holding only what that function calls.
 
 Every function runs the same asset (the ``lambdas/`` directory, i.e. the ``labelchain`` package, no Docker
@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Aws, Duration, Stack
+from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -25,8 +25,14 @@ from constructs import Construct
 from infra.cfn_hygiene import depend_on_role_policy_only
 from infra.config import DeploymentConfig
 from labelchain.core.dataset_split import EXPERIMENT_PARTS_PREFIX
+from labelchain.core.naming import LABELING_JOB_STATE_MACHINE_SUFFIX, state_machine_name
 from labelchain.core.trigger import INCOMING_PREFIX
-from labelchain.settings import ENVIRONMENT_VARIABLES
+from labelchain.settings import (
+    BOTO_CONNECT_TIMEOUT_SECONDS,
+    BOTO_MAX_ATTEMPTS,
+    BOTO_READ_TIMEOUT_SECONDS,
+    ENVIRONMENT_VARIABLES,
+)
 
 LAMBDA_SOURCE_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 LAMBDA_ASSET_EXCLUDES = [
@@ -108,40 +114,54 @@ CREATE_JOB = FunctionSpec(
     memory_mb=512,
     timeout=Duration.seconds(60),
 )
-POLL_JOB = FunctionSpec(
-    construct_id="PollJob",
-    module="poll_job",
-    description="Describes the job, stores a progress snapshot, sets the next wait",
+WATCH_JOB = FunctionSpec(
+    construct_id="WatchJob",
+    module="watch_job",
+    description="Arms WaitForJob: stores its task token on the job, resumes at once if the job ended",
     memory_mb=256,
-    timeout=Duration.seconds(30),
+    timeout=Duration.seconds(60),
 )
-EXTRACT_MODEL = FunctionSpec(
-    construct_id="ExtractModel",
-    module="extract_model",
-    description="Records the job's active-learning model for chaining",
-    memory_mb=256,
-    timeout=Duration.seconds(30),
-)
-RECORD_METRICS = FunctionSpec(
-    construct_id="RecordMetrics",
-    module="record_metrics",
-    description="Reads the job output (it can be large), stores counters and cost",
+FINALIZE_JOB = FunctionSpec(
+    construct_id="FinalizeJob",
+    module="finalize_job",
+    description="Seals an ended job's record: model, counters, cost, iterations (idempotent)",
     memory_mb=1024,
     timeout=Duration.minutes(5),
+)
+JOB_EVENTS = FunctionSpec(
+    construct_id="JobEvents",
+    module="job_events",
+    description="Ground Truth job state change: resumes the waiting execution (or finalizes the job)",
+    memory_mb=1024,
+    timeout=Duration.minutes(5),
+)
+EXECUTION_ENDED = FunctionSpec(
+    construct_id="ExecutionEnded",
+    module="execution_ended",
+    description="An execution ended early: stops its labeling job (or child executions)",
+    memory_mb=1024,
+    timeout=Duration.minutes(5),
+)
+RECONCILE = FunctionSpec(
+    construct_id="Reconcile",
+    module="reconcile",
+    description="Scheduled: progress and running cost of every running job; repairs drift",
+    memory_mb=1024,
+    timeout=Duration.minutes(10),
 )
 RECORD_FAILURE = FunctionSpec(
     construct_id="RecordFailure",
     module="record_failure",
     description="Stores why an execution failed",
     memory_mb=256,
-    timeout=Duration.seconds(30),
+    timeout=Duration.seconds(60),
 )
 RESOLVE_TRIGGER = FunctionSpec(
     construct_id="ResolveTrigger",
     module="resolve_trigger",
     description="Turns a manifest dropped into incoming/<project>/ into a LabelingJob input",
     memory_mb=256,
-    timeout=Duration.seconds(30),
+    timeout=Duration.seconds(60),
 )
 PREPARE_DATASET = FunctionSpec(
     construct_id="PrepareDataset",
@@ -159,34 +179,54 @@ COMPARE_JOBS = FunctionSpec(
 )
 LABELING_JOB_FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     CREATE_JOB,
-    POLL_JOB,
-    EXTRACT_MODEL,
-    RECORD_METRICS,
+    WATCH_JOB,
+    FINALIZE_JOB,
     RECORD_FAILURE,
 )
-"""The functions that touch labeling jobs (each may describe the deployment's own jobs)."""
+"""The functions the LabelingJob state machine invokes (each may describe the deployment's own jobs)."""
+LIFECYCLE_FUNCTION_SPECS: tuple[FunctionSpec, ...] = (JOB_EVENTS, EXECUTION_ENDED, RECONCILE)
+"""The functions EventBridge invokes to keep every job tracked (events, execution ends, the schedule)."""
+FINALIZING_SPECS: tuple[FunctionSpec, ...] = (FINALIZE_JOB, *LIFECYCLE_FUNCTION_SPECS)
+"""Functions that may finalize a job: they read its output and seal its record."""
+RESUMING_SPECS: tuple[FunctionSpec, ...] = (WATCH_JOB, JOB_EVENTS, RECONCILE)
+"""Functions that resume a waiting LabelingJob execution (SendTaskSuccess)."""
+STOPPING_SPECS: tuple[FunctionSpec, ...] = (EXECUTION_ENDED, RECONCILE)
+"""Functions that stop a labeling job whose execution is gone (StopLabelingJob)."""
 FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     *LABELING_JOB_FUNCTION_SPECS,
+    *LIFECYCLE_FUNCTION_SPECS,
     RESOLVE_TRIGGER,
     PREPARE_DATASET,
     COMPARE_JOBS,
 )
 _READ_WRITE = ("dynamodb:GetItem", "dynamodb:PutItem")
+_READ_WRITE_UPDATE = (*_READ_WRITE, "dynamodb:UpdateItem")
 TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     CREATE_JOB.construct_id: _READ_WRITE,  # job record (conditional put), model pointer and provenance
-    POLL_JOB.construct_id: ("dynamodb:PutItem", "dynamodb:UpdateItem"),  # snapshots, progress
-    EXTRACT_MODEL.construct_id: _READ_WRITE,  # job record, pointer (conditional put), provenance
-    RECORD_METRICS.construct_id: _READ_WRITE,
-    RECORD_FAILURE.construct_id: _READ_WRITE,
+    WATCH_JOB.construct_id: _READ_WRITE_UPDATE,  # the task token (conditional update)
+    FINALIZE_JOB.construct_id: _READ_WRITE_UPDATE,  # the sealed record, pointer, provenance
+    JOB_EVENTS.construct_id: _READ_WRITE_UPDATE,
+    EXECUTION_ENDED.construct_id: _READ_WRITE_UPDATE,
+    RECONCILE.construct_id: (*_READ_WRITE_UPDATE, "dynamodb:Query"),  # the active-jobs index, snapshots
+    RECORD_FAILURE.construct_id: _READ_WRITE_UPDATE,
     RESOLVE_TRIGGER.construct_id: _READ_WRITE,  # the upload's claim (conditional put) and its owner
     COMPARE_JOBS.construct_id: _READ_WRITE,  # the three job records, the comparison
 }
-"""The DynamoDB actions each function calls (adapters/store.py); PrepareDataset touches no table. No
-function queries, scans, deletes or batches: the project-history query is the lineage CLI's."""
+"""The DynamoDB actions each function calls (adapters/store.py); PrepareDataset touches no table. Only the
+reconciler queries (the sparse active-jobs index); no function scans, deletes or batches."""
 TRIGGER_KEY_PREFIX = INCOMING_PREFIX
 """Where teams drop manifests (and each project's project.json) to start jobs through EventBridge."""
 OUTPUT_BUCKET_EXPERIMENTS_PREFIX = "experiments/"
 """Where CompareJobs writes each experiment's report.json and report.md in the output bucket."""
+
+
+def check_timeouts_cover_aws_calls(specs: tuple[FunctionSpec, ...] = FUNCTION_SPECS) -> None:
+    """Every function outlives its slowest AWS call (attempts × (connect + read) timeouts), so a hung
+    call ends as a retryable error inside the function instead of a Sandbox.Timedout."""
+    worst = BOTO_MAX_ATTEMPTS * (BOTO_CONNECT_TIMEOUT_SECONDS + BOTO_READ_TIMEOUT_SECONDS)
+    for spec in specs:
+        if spec.timeout.to_seconds() <= worst:
+            raise ValueError(f"{spec.construct_id}: timeout must exceed {worst} s (the boto3 call budget)")
 
 
 @dataclass(frozen=True)
@@ -227,10 +267,13 @@ class LabelChainFunctions(Construct):
         self.roles: dict[str, iam.Role] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
 
+        check_timeouts_cover_aws_calls()
         self.create_job = self._function(CREATE_JOB)
-        self.poll_job = self._function(POLL_JOB)
-        self.extract_model = self._function(EXTRACT_MODEL)
-        self.record_metrics = self._function(RECORD_METRICS)
+        self.watch_job = self._function(WATCH_JOB)
+        self.finalize_job = self._function(FINALIZE_JOB)
+        self.job_events = self._function(JOB_EVENTS)
+        self.execution_ended = self._function(EXECUTION_ENDED)
+        self.reconcile = self._function(RECONCILE)
         self.record_failure = self._function(RECORD_FAILURE)
         self.resolve_trigger = self._function(RESOLVE_TRIGGER)
         self.prepare_dataset = self._function(PREPARE_DATASET)
@@ -242,9 +285,11 @@ class LabelChainFunctions(Construct):
         """Every function by its construct id."""
         return {
             CREATE_JOB.construct_id: self.create_job,
-            POLL_JOB.construct_id: self.poll_job,
-            EXTRACT_MODEL.construct_id: self.extract_model,
-            RECORD_METRICS.construct_id: self.record_metrics,
+            WATCH_JOB.construct_id: self.watch_job,
+            FINALIZE_JOB.construct_id: self.finalize_job,
+            JOB_EVENTS.construct_id: self.job_events,
+            EXECUTION_ENDED.construct_id: self.execution_ended,
+            RECONCILE.construct_id: self.reconcile,
             RECORD_FAILURE.construct_id: self.record_failure,
             RESOLVE_TRIGGER.construct_id: self.resolve_trigger,
             PREPARE_DATASET.construct_id: self.prepare_dataset,
@@ -261,6 +306,8 @@ class LabelChainFunctions(Construct):
             "kms_key_arn": deps.key.key_arn,
             "ground_truth_role_arn": deps.ground_truth_role.role_arn,
             "default_prices": config.default_prices_json,
+            "on_execution_failure": config.on_execution_failure,
+            "reconcile_interval_minutes": str(config.reconcile_interval_minutes),
         }
         if values.keys() != ENVIRONMENT_VARIABLES.keys():
             missing = sorted(ENVIRONMENT_VARIABLES.keys() - values.keys())
@@ -327,8 +374,9 @@ class LabelChainFunctions(Construct):
         for construct_id, actions in TABLE_ACTIONS.items():
             deps.table.grant(functions[construct_id], *actions)
             deps.key.grant_encrypt_decrypt(functions[construct_id])  # the table's SSE-KMS key
-        for spec in LABELING_JOB_FUNCTION_SPECS:
+        for spec in (*LABELING_JOB_FUNCTION_SPECS, *LIFECYCLE_FUNCTION_SPECS):
             functions[spec.construct_id].add_to_role_policy(describe_labeling_job)
+        self._grant_lifecycle(stack, labeling_jobs_arn, deps)
 
         # create_job: start the job (with tags), pass the Ground Truth role to SageMaker, check the
         # manifest, write the label-category file and UI template under labelchain/.
@@ -350,9 +398,6 @@ class LabelChainFunctions(Construct):
         deps.data_bucket.grant_read(self.create_job)
         deps.data_bucket.grant_put(self.create_job, f"{DATA_BUCKET_WRITE_PREFIX}*")
 
-        # record_metrics: read what Ground Truth wrote (grant includes kms:Decrypt on the key).
-        deps.output_bucket.grant_read(self.record_metrics)
-
         # resolve_trigger: read the dropped manifest's project.json (only under incoming/).
         deps.data_bucket.grant_read(self.resolve_trigger, f"{TRIGGER_KEY_PREFIX}*")
         # prepare_dataset: stream the experiment's manifest, write its parts (multipart) under
@@ -363,3 +408,60 @@ class LabelChainFunctions(Construct):
         deps.data_bucket.grant_delete(self.prepare_dataset, f"{DATA_BUCKET_EXPERIMENTS_PREFIX}*")
         # compare_jobs: write report.json and report.md under experiments/ of the output bucket.
         deps.output_bucket.grant_put(self.compare_jobs, f"{OUTPUT_BUCKET_EXPERIMENTS_PREFIX}*")
+
+    def _grant_lifecycle(self, stack: Stack, labeling_jobs_arn: str, deps: FunctionDependencies) -> None:
+        """What keeps every job tracked: resume the waiting execution, read an execution's status, stop a
+        job whose execution is gone, and read a job's output to finalize it. State machine and execution
+        ARNs are built from the fixed state machine name (``<prefix>-labeling-job``), not referenced: the
+        state machine already depends on these functions, a reference would make the template circular."""
+        labeling_job_machine = state_machine_name(
+            self._config.resource_prefix, LABELING_JOB_STATE_MACHINE_SUFFIX
+        )
+        machine_arn = stack.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=labeling_job_machine,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        executions_arn = stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{labeling_job_machine}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        functions = self.by_construct_id
+        for spec in RESUMING_SPECS:
+            functions[spec.construct_id].add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="ResumeWaitingLabelingJobExecution",
+                    actions=["states:SendTaskSuccess"],
+                    resources=[machine_arn],
+                )
+            )
+        for spec in (JOB_EVENTS, EXECUTION_ENDED, RECONCILE):
+            functions[spec.construct_id].add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="ReadLabelingJobExecutionStatus",
+                    actions=["states:DescribeExecution"],
+                    resources=[executions_arn],
+                )
+            )
+        # execution_ended stops an Experiment's child LabelingJob executions.
+        self.execution_ended.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="StopExperimentChildExecutions",
+                actions=["states:StopExecution"],
+                resources=[executions_arn],
+            )
+        )
+        for spec in STOPPING_SPECS:
+            functions[spec.construct_id].add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="StopOwnLabelingJobs",
+                    actions=["sagemaker:StopLabelingJob"],
+                    resources=[labeling_jobs_arn],
+                )
+            )
+        for spec in FINALIZING_SPECS:
+            # Finalize reads what Ground Truth wrote (the grant includes kms:Decrypt on the key).
+            deps.output_bucket.grant_read(functions[spec.construct_id])

@@ -3,26 +3,26 @@
 ::
 
     InputSource: {"trigger": …} (EventBridge) ─► ResolveTrigger ─► CreateJob; anything else ─► CreateJob
-    CreateJob ─► WaitForProgress ─► PollJob ─► JobStatus
-                      ▲                          │ Initializing | InProgress | Stopping ─► WaitForProgress
-                      └──────────────────────────┤ Completed ─► ExtractModel ─► RecordMetrics ─► JobOutcome
-                                                 │ Failed | Stopped ─────────► RecordMetrics ─► JobOutcome
-                                                 └ anything else ─► UnknownJobStatus (Fail)
+    CreateJob ─► WaitForJob (lambda:invoke.waitForTaskToken → WatchJob) ─► Finalize ─► JobOutcome
+                    ▲ resumed by SendTaskSuccess: JobEvents (Ground Truth's state-change event),
+                    │ the Reconciler (safety net for a lost event), or WatchJob itself (job already ended)
+                    └ re-armed after ``wait_rearm_hours`` without news (States.Timeout → a new token)
     JobOutcome: Completed ─► JobSucceeded · Failed ─► JobFailed · Stopped ─► JobStopped
     any task error (after retries) ─► RecordFailure ─► ExecutionFailed
 
-Standard workflow, JSONPath query language (the offline engine runs no JSONata). Every task keeps CDK's
-retry of Lambda service exceptions and adds a backoff retry of throttling and ``TransientServiceError``;
-every other error, domain errors included, fails fast into RecordFailure. The wait between polls comes
-from PollJob (``$.poll.wait_seconds``), so a 30-day job fits one execution's 25,000-event history.
-
-The payload and result paths below are the contract with the handlers in ``labelchain.handlers``.
+Standard workflow, JSONPath query language (the offline engine runs no JSONata). Nothing polls: while the
+job runs, the history grows only when the wait is re-armed (about 5 events a day). Every task retries
+Lambda's own transient errors and ``TransientServiceError`` for at least 15 minutes; CreateJob also waits
+out the account's concurrent-job quota (``LabelingJobQuotaExceeded``) for up to ``create_queue_max_hours``;
+every other error, domain errors included, fails fast into RecordFailure. The payload and result paths
+below are the contract with the handlers in ``labelchain.handlers``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, TypeVar
 
 from aws_cdk import Duration
 from aws_cdk import aws_kms as kms
@@ -34,7 +34,8 @@ from constructs import Construct
 from infra.config import DeploymentConfig
 from infra.functions import LabelChainFunctions
 from infra.state_machine import logged_state_machine
-from labelchain.errors import RETRYABLE_ERRORS
+from labelchain.core.naming import LABELING_JOB_STATE_MACHINE_SUFFIX
+from labelchain.errors import RETRYABLE_ERRORS, LabelingJobQuotaExceeded
 
 
 class LabelingJobStates:
@@ -43,11 +44,8 @@ class LabelingJobStates:
     INPUT_SOURCE: Final = "InputSource"
     RESOLVE_TRIGGER: Final = "ResolveTrigger"
     CREATE_JOB: Final = "CreateJob"
-    WAIT_FOR_PROGRESS: Final = "WaitForProgress"
-    POLL_JOB: Final = "PollJob"
-    JOB_STATUS: Final = "JobStatus"
-    EXTRACT_MODEL: Final = "ExtractModel"
-    RECORD_METRICS: Final = "RecordMetrics"
+    WAIT_FOR_JOB: Final = "WaitForJob"
+    FINALIZE: Final = "Finalize"
     JOB_OUTCOME: Final = "JobOutcome"
     JOB_SUCCEEDED: Final = "JobSucceeded"
     JOB_FAILED: Final = "JobFailed"
@@ -57,29 +55,39 @@ class LabelingJobStates:
     EXECUTION_FAILED: Final = "ExecutionFailed"
 
 
-JOB_STILL_RUNNING_STATUSES: Final = ("Initializing", "InProgress", "Stopping")
 JOB_COMPLETED_STATUS: Final = "Completed"
 JOB_FAILED_STATUS: Final = "Failed"
 JOB_STOPPED_STATUS: Final = "Stopped"
-LABELING_JOB_STATUSES: Final = (
-    *JOB_STILL_RUNNING_STATUSES,
-    JOB_COMPLETED_STATUS,
-    JOB_FAILED_STATUS,
-    JOB_STOPPED_STATUS,
-)
-"""Every ``LabelingJobStatus`` SageMaker documents; the JobStatus choice routes each one explicitly."""
-
 LABELING_JOB_FAILED_ERROR: Final = "LabelingJobFailed"
 LABELING_JOB_STOPPED_ERROR: Final = "LabelingJobStopped"
 UNKNOWN_JOB_STATUS_ERROR: Final = "UnknownLabelingJobStatus"
 
-TRANSIENT_ERRORS: Final = (*(error.__name__ for error in RETRYABLE_ERRORS), "Lambda.TooManyRequestsException")
-"""Errors retried with backoff: ``labelchain.errors.RETRYABLE_ERRORS`` (``TransientServiceError``) and Lambda
-throttling. Every other domain error (InvalidJobInput, ModelNotFound, ...) fails fast, never retried."""
-TRANSIENT_RETRY_INTERVAL: Final = Duration.seconds(2)
+LAMBDA_TRANSIENT_ERRORS: Final = (
+    "Lambda.TooManyRequestsException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.Unknown",
+    "Sandbox.Timedout",
+)
+"""Lambda's own transient failures: throttling, service errors, and a function that timed out or died
+(``Sandbox.Timedout``, ``Lambda.Unknown``). Every LabelChain task is idempotent, so retrying is safe
+(CreateJob adopts the job it started before it timed out)."""
+TRANSIENT_ERRORS: Final = (*(error.__name__ for error in RETRYABLE_ERRORS), *LAMBDA_TRANSIENT_ERRORS)
+"""Errors retried with backoff; every other domain error (InvalidJobInput, ModelNotFound, ...) fails fast."""
+TRANSIENT_RETRY_INTERVAL: Final = Duration.seconds(5)
 TRANSIENT_RETRY_BACKOFF_RATE: Final = 2.0
-TRANSIENT_RETRY_MAX_ATTEMPTS: Final = 6
-TRANSIENT_RETRY_MAX_DELAY: Final = Duration.seconds(60)
+TRANSIENT_RETRY_MAX_ATTEMPTS: Final = 12
+TRANSIENT_RETRY_MAX_DELAY: Final = Duration.minutes(5)
+MIN_TRANSIENT_RETRY_SECONDS: Final = 15 * 60
+"""Transient trouble is retried for at least this long (5 s doubling to 5 min, 12 attempts: ~35 min) —
+no jitter, so the floor holds for every execution."""
+
+QUOTA_ERROR: Final = LabelingJobQuotaExceeded.__name__
+QUOTA_RETRY_INTERVAL: Final = Duration.minutes(1)
+QUOTA_RETRY_BACKOFF_RATE: Final = 2.0
+QUOTA_RETRY_MAX_DELAY: Final = Duration.minutes(30)
 
 EXECUTION_TIMEOUT: Final = Duration.days(31)
 """Ground Truth fails a labeling job after 30 days; the execution outlives it by a day to record that."""
@@ -88,15 +96,61 @@ ERROR_PATH: Final = "$.error"
 """Where a caught task error (``{"Error", "Cause"}``) is kept for RecordFailure and ExecutionFailed."""
 
 
-def retry_transient_errors(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
-    """Retry throttling and ``TransientServiceError`` with capped, jittered exponential backoff."""
+def backoff_delays(
+    interval_seconds: float, rate: float, max_delay_seconds: float, attempts: int
+) -> list[float]:
+    """The waits before each retry of a Step Functions retrier without jitter."""
+    delays, delay = [], interval_seconds
+    for _ in range(attempts):
+        delays.append(min(delay, max_delay_seconds))
+        delay = min(delay * rate, max_delay_seconds)
+    return delays
+
+
+def transient_retry_seconds() -> float:
+    """How long a task keeps retrying transient errors before it gives up (no jitter: exact)."""
+    return sum(
+        backoff_delays(
+            TRANSIENT_RETRY_INTERVAL.to_seconds(),
+            TRANSIENT_RETRY_BACKOFF_RATE,
+            TRANSIENT_RETRY_MAX_DELAY.to_seconds(),
+            TRANSIENT_RETRY_MAX_ATTEMPTS,
+        )
+    )
+
+
+def quota_retry_attempts(max_hours: int) -> int:
+    """Enough retries of CreateJob that the waits add up to ``max_hours`` (the configurable queue limit)."""
+    delays = backoff_delays(
+        QUOTA_RETRY_INTERVAL.to_seconds(),
+        QUOTA_RETRY_BACKOFF_RATE,
+        QUOTA_RETRY_MAX_DELAY.to_seconds(),
+        10_000,
+    )
+    total, attempts = 0.0, 0
+    while total < max_hours * 3600:
+        total += delays[attempts]
+        attempts += 1
+    return attempts
+
+
+def rearm_attempts(rearm_hours: int) -> int:
+    """Re-arms of WaitForJob needed to outlast the execution (31 days) — the wait never gives up first."""
+    return math.ceil(EXECUTION_TIMEOUT.to_hours() / rearm_hours) + 1
+
+
+TaskT = TypeVar("TaskT", bound=sfn.TaskStateBase)
+
+
+def retry_transient_errors(task: TaskT) -> TaskT:
+    """Retry Lambda's transient errors and ``TransientServiceError`` with capped exponential backoff."""
     task.add_retry(
         errors=list(TRANSIENT_ERRORS),
         interval=TRANSIENT_RETRY_INTERVAL,
         backoff_rate=TRANSIENT_RETRY_BACKOFF_RATE,
         max_attempts=TRANSIENT_RETRY_MAX_ATTEMPTS,
         max_delay=TRANSIENT_RETRY_MAX_DELAY,
-        jitter_strategy=sfn.JitterType.FULL,
+        jitter_strategy=sfn.JitterType.NONE,
     )
     return task
 
@@ -110,13 +164,15 @@ def invoke_lambda(
     result_path: str,
     result_selector: Mapping[str, object] | None = None,
 ) -> tasks.LambdaInvoke:
-    """A synchronous invocation returning only the handler's result (CDK keeps its service retry)."""
+    """A synchronous invocation returning only the handler's result. CDK's own service-exception retry is
+    off: ``retry_transient_errors`` covers those errors with LabelChain's longer backoff."""
     return tasks.LambdaInvoke(
         scope,
         state_name,
         lambda_function=function,
         payload=sfn.TaskInput.from_object(dict(payload)),
         payload_response_only=True,
+        retry_on_service_exceptions=False,
         result_selector=dict(result_selector) if result_selector is not None else None,
         result_path=result_path,
     )
@@ -159,57 +215,64 @@ class LabelingJobWorkflow(Construct):
         )
         self._record_failure.next(execution_failed)
 
-        create_job = self._step(
+        execution_ref = {"id": sfn.JsonPath.execution_id, "name": sfn.JsonPath.execution_name}
+        create_job = invoke_lambda(
+            self,
             states.CREATE_JOB,
             functions.create_job,
             payload={
                 "input": sfn.JsonPath.entire_payload,
-                "execution": {
-                    "id": sfn.JsonPath.execution_id,
-                    "name": sfn.JsonPath.execution_name,
-                    "start_time": sfn.JsonPath.execution_start_time,
-                },
+                "execution": {**execution_ref, "start_time": sfn.JsonPath.execution_start_time},
             },
             result_path="$",
         )
-        wait_for_progress = sfn.Wait(
-            self, states.WAIT_FOR_PROGRESS, time=sfn.WaitTime.seconds_path("$.poll.wait_seconds")
+        # The account's concurrent-job quota: wait for a slot (the record says "Queued") instead of failing.
+        create_job.add_retry(
+            errors=[QUOTA_ERROR],
+            interval=QUOTA_RETRY_INTERVAL,
+            backoff_rate=QUOTA_RETRY_BACKOFF_RATE,
+            max_delay=QUOTA_RETRY_MAX_DELAY,
+            max_attempts=quota_retry_attempts(config.create_queue_max_hours),
+            jitter_strategy=sfn.JitterType.NONE,
         )
-        poll_job = self._step(
-            states.POLL_JOB,
-            functions.poll_job,
-            payload={
-                "job_name": sfn.JsonPath.string_at("$.job_name"),
-                "project": sfn.JsonPath.string_at("$.project"),
-                "previous": sfn.JsonPath.object_at("$.poll"),
-            },
-            result_path="$.poll",
-        )
+        self._catch_into_failure(retry_transient_errors(create_job))
+
         job_reference = {
             "job_name": sfn.JsonPath.string_at("$.job_name"),
             "project": sfn.JsonPath.string_at("$.project"),
         }
-        extract_model = self._step(
-            states.EXTRACT_MODEL, functions.extract_model, payload=job_reference, result_path="$.model"
+        wait_for_job = tasks.LambdaInvoke(
+            self,
+            states.WAIT_FOR_JOB,
+            lambda_function=functions.watch_job,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object(
+                {**job_reference, "task_token": sfn.JsonPath.task_token, "execution": execution_ref}
+            ),
+            retry_on_service_exceptions=False,
+            task_timeout=sfn.Timeout.duration(Duration.hours(config.wait_rearm_hours)),
+            result_path="$.watch",
         )
-        record_metrics = self._step(
-            states.RECORD_METRICS, functions.record_metrics, payload=job_reference, result_path="$.result"
+        # No news for wait_rearm_hours: re-arm (WatchJob stores a new token and looks at the job once).
+        wait_for_job.add_retry(
+            errors=[sfn.Errors.TIMEOUT],
+            interval=Duration.seconds(1),
+            backoff_rate=1.0,
+            max_attempts=rearm_attempts(config.wait_rearm_hours),
         )
+        self._catch_into_failure(retry_transient_errors(wait_for_job))
+
+        finalize = invoke_lambda(
+            self, states.FINALIZE, functions.finalize_job, payload=job_reference, result_path="$.result"
+        )
+        self._catch_into_failure(retry_transient_errors(finalize))
+
         unknown_job_status = sfn.Fail(
             self,
             states.UNKNOWN_JOB_STATUS,
             error=UNKNOWN_JOB_STATUS_ERROR,
-            cause="PollJob returned a labeling job status this workflow does not know",
+            cause="Finalize returned a labeling job status this workflow does not know",
         )
-
-        job_status = sfn.Choice(self, states.JOB_STATUS)
-        for status in JOB_STILL_RUNNING_STATUSES:
-            job_status.when(_status_is(status), wait_for_progress)
-        job_status.when(_status_is(JOB_COMPLETED_STATUS), extract_model)
-        job_status.when(_status_is(JOB_FAILED_STATUS), record_metrics)
-        job_status.when(_status_is(JOB_STOPPED_STATUS), record_metrics)
-        job_status.otherwise(unknown_job_status)
-
         job_outcome = (
             sfn.Choice(self, states.JOB_OUTCOME)
             .when(
@@ -222,7 +285,7 @@ class LabelingJobWorkflow(Construct):
                     self,
                     states.JOB_FAILED,
                     error=LABELING_JOB_FAILED_ERROR,
-                    cause_path="$.poll.failure_reason",
+                    cause_path="$.result.failure_reason",
                 ),
             )
             .when(
@@ -231,27 +294,23 @@ class LabelingJobWorkflow(Construct):
                     self,
                     states.JOB_STOPPED,
                     error=LABELING_JOB_STOPPED_ERROR,
-                    cause_path="$.poll.failure_reason",
+                    cause_path="$.result.failure_reason",
                 ),
             )
             .otherwise(unknown_job_status)
         )
-
-        extract_model.next(record_metrics)
-        record_metrics.next(job_outcome)
-        create_job.next(wait_for_progress).next(poll_job).next(job_status)
+        create_job.next(wait_for_job).next(finalize).next(job_outcome)
 
         # An EventBridge-started execution carries {"trigger": {...}} (infra/triggers.py); ResolveTrigger
         # turns it into a LabelingJob input (project.json + the dropped manifest) that replaces the state.
-        resolve_trigger = self._step(
+        resolve_trigger = invoke_lambda(
+            self,
             states.RESOLVE_TRIGGER,
             functions.resolve_trigger,
-            payload={
-                "trigger": sfn.JsonPath.object_at("$.trigger"),
-                "execution": {"id": sfn.JsonPath.execution_id, "name": sfn.JsonPath.execution_name},
-            },
+            payload={"trigger": sfn.JsonPath.object_at("$.trigger"), "execution": execution_ref},
             result_path="$",
         )
+        self._catch_into_failure(retry_transient_errors(resolve_trigger))
         resolve_trigger.next(create_job)
         definition = (
             sfn.Choice(self, states.INPUT_SOURCE)
@@ -261,7 +320,7 @@ class LabelingJobWorkflow(Construct):
 
         self.state_machine, self.log_group = logged_state_machine(
             self,
-            name_suffix="labeling-job",
+            name_suffix=LABELING_JOB_STATE_MACHINE_SUFFIX,
             comment="LabelChain: runs one SageMaker Ground Truth labeling job and records its results",
             definition=definition,
             timeout=EXECUTION_TIMEOUT,
@@ -269,21 +328,10 @@ class LabelingJobWorkflow(Construct):
             encryption_key=encryption_key,
         )
 
-    def _step(
-        self,
-        state_name: str,
-        function: lambda_.IFunction,
-        *,
-        payload: Mapping[str, object],
-        result_path: str,
-    ) -> tasks.LambdaInvoke:
-        """A business step: invoke, retry transient errors, and hand any other error to RecordFailure."""
-        task = retry_transient_errors(
-            invoke_lambda(self, state_name, function, payload=payload, result_path=result_path)
-        )
+    def _catch_into_failure(self, task: sfn.TaskStateBase) -> None:
+        """Any error left after the task's retries goes to RecordFailure (and the execution fails)."""
         task.add_catch(self._record_failure, errors=[sfn.Errors.ALL], result_path=ERROR_PATH)
-        return task
 
 
 def _status_is(status: str) -> sfn.Condition:
-    return sfn.Condition.string_equals("$.poll.status", status)
+    return sfn.Condition.string_equals("$.result.status", status)

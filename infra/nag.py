@@ -25,9 +25,13 @@ from constructs import IConstruct
 from infra.functions import (
     COMPARE_JOBS,
     CREATE_JOB,
+    EXECUTION_ENDED,
+    FINALIZING_SPECS,
+    JOB_EVENTS,
     LABELING_JOB_FUNCTION_SPECS,
+    LIFECYCLE_FUNCTION_SPECS,
     PREPARE_DATASET,
-    RECORD_METRICS,
+    RECONCILE,
     RESOLVE_TRIGGER,
     TABLE_ACTIONS,
 )
@@ -92,10 +96,20 @@ def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Su
     ]
     describes_labeling_jobs = _iam5(
         f"Resource::{labeling_jobs}",
-        "sagemaker:DescribeLabelingJob: job names are derived per execution, so the ARN ends in a "
-        f"wildcard, limited to jobs named '{stack.config.resource_prefix}-*' in this account and region.",
+        "sagemaker:DescribeLabelingJob (and StopLabelingJob for the lifecycle functions): job names are "
+        "derived per execution, so the ARN ends in a wildcard, limited to jobs named "
+        f"'{stack.config.resource_prefix}-*' in this account and region.",
     )
-    labeling_job_function_ids = {spec.construct_id for spec in LABELING_JOB_FUNCTION_SPECS}
+    labeling_job_function_ids = {
+        spec.construct_id for spec in (*LABELING_JOB_FUNCTION_SPECS, *LIFECYCLE_FUNCTION_SPECS)
+    }
+    finalizing_ids = {spec.construct_id for spec in FINALIZING_SPECS}
+    reads_executions = _iam5(
+        "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+        f"{stack.config.resource_prefix}-labeling-job:*",
+        "states:DescribeExecution (and, for execution_ended, StopExecution of an Experiment's children) on "
+        "executions of this stack's LabelingJob state machine only; execution names are per run.",
+    )
     uses_table = _iam5(
         f"Resource::{_arn_reference(stack, stack.jobs.table)}/index/*",
         "table.grant(<the function's own DynamoDB actions>) on the LabelChain job table: CDK adds the "
@@ -135,15 +149,21 @@ def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Su
                     "Action::s3:Abort*", "bucket.grant_put: abort own multipart uploads under labelchain/."
                 ),
             ]
-        elif construct_id == RECORD_METRICS.construct_id:
+        elif construct_id in finalizing_ids:
             extra = [
                 *read_bucket,
                 _iam5(
                     f"Resource::{output_bucket_arn}/*",
-                    "record_metrics reads the output Ground Truth writes under <output>/<job name>/ "
+                    "finalizing a job reads the output Ground Truth writes under <output>/<job name>/ "
                     "(manifests, annotations, active-learning files); read-only, output bucket only.",
                 ),
             ]
+            if construct_id in {
+                JOB_EVENTS.construct_id,
+                EXECUTION_ENDED.construct_id,
+                RECONCILE.construct_id,
+            }:
+                extra.append(reads_executions)
         elif construct_id == RESOLVE_TRIGGER.construct_id:
             extra = [
                 *read_bucket,
@@ -290,6 +310,18 @@ def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Su
                     "startExecution.sync:2 describes and stops the nested LabelingJob executions it starts; "
                     "their names are per experiment, so only the LabelingJob state machine can be fixed.",
                 ),
+            ],
+        )
+    )
+    suppressions.append(
+        (
+            stack.dead_letters.queue,
+            [
+                Suppression(
+                    "AwsSolutions-SQS3",
+                    "This queue is itself the dead-letter queue of the stack's EventBridge targets; a "
+                    "dead-letter queue of a dead-letter queue would only move the same messages again.",
+                )
             ],
         )
     )

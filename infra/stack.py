@@ -16,6 +16,7 @@ from infra.experiment_workflow import ExperimentWorkflow
 from infra.functions import FunctionDependencies, LabelChainFunctions
 from infra.ground_truth_role import GroundTruthRole
 from infra.labeling_job_workflow import LabelingJobWorkflow
+from infra.lifecycle import EventDeadLetters, JobLifecycle
 from infra.storage import LabelChainStorage
 from infra.table import LabelChainTable
 from infra.triggers import ManifestTrigger
@@ -65,11 +66,21 @@ class LabelChainStack(Stack):
             encryption_key=self.storage.key,
             labeling_job=self.labeling_job.state_machine,
         )
+        self.dead_letters = EventDeadLetters(self, "EventDeadLetters", key=self.storage.key)
         self.trigger = ManifestTrigger(
             self,
             "Trigger",
             data_bucket=self.storage.data_bucket,
             labeling_job=self.labeling_job.state_machine,
+            dead_letters=self.dead_letters,
+        )
+        self.lifecycle = JobLifecycle(
+            self,
+            "Lifecycle",
+            config=config,
+            functions=self.functions,
+            state_machines=[self.labeling_job.state_machine, self.experiment.state_machine],
+            dead_letters=self.dead_letters,
         )
         self._outputs()
 
@@ -92,6 +103,10 @@ class LabelChainStack(Stack):
                 "Start the seed experiment (initial, pretrained and control jobs) here",
             ),
             "GroundTruthRoleArn": (self.ground_truth.role.role_arn, "Execution role of the labeling jobs"),
+            "EventDeadLetterQueueUrl": (
+                self.dead_letters.queue.queue_url,
+                "Events EventBridge could not deliver to LabelChain (should stay empty)",
+            ),
         }
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

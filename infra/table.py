@@ -5,7 +5,8 @@ Keys are generic (``pk``/``sk`` and one GSI ``gsi1pk``/``gsi1sk``) so one table 
 - a job by name: ``pk = JOB#<name>``;
 - a job's progress snapshots: ``pk = JOB#<name>``, ``sk = SNAPSHOT#<timestamp>``;
 - a project's jobs in time order: GSI ``gsi1``, ``gsi1pk = PROJECT#<project>``, ``gsi1sk`` sortable by time;
-- a project's latest model: ``pk = PROJECT#<project>``, ``sk = MODEL#LATEST``.
+- a project's latest model: ``pk = PROJECT#<project>``, ``sk = MODEL#LATEST``;
+- jobs not yet final (the reconciler): sparse GSI ``gsi2``, ``gsi2pk = ACTIVE#<shard>``.
 
 Items may carry ``expires_at`` (epoch seconds) to age out on their own (e.g. progress snapshots).
 """
@@ -17,12 +18,21 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-PARTITION_KEY = "pk"
-SORT_KEY = "sk"
-GSI1_NAME = "gsi1"
-GSI1_PARTITION_KEY = "gsi1pk"
-GSI1_SORT_KEY = "gsi1sk"
-TTL_ATTRIBUTE = "expires_at"
+from labelchain.core.records import (
+    ACTIVE_INDEX,
+    ACTIVE_INDEX_PARTITION_KEY,
+    ACTIVE_INDEX_SORT_KEY,
+    PARTITION_KEY,
+    PROJECT_INDEX,
+    PROJECT_INDEX_PARTITION_KEY,
+    PROJECT_INDEX_SORT_KEY,
+    SORT_KEY,
+    TTL_ATTRIBUTE,
+)
+
+GSI1_NAME = PROJECT_INDEX
+GSI1_PARTITION_KEY = PROJECT_INDEX_PARTITION_KEY
+GSI1_SORT_KEY = PROJECT_INDEX_SORT_KEY
 
 
 class LabelChainTable(Construct):
@@ -50,5 +60,14 @@ class LabelChainTable(Construct):
             index_name=GSI1_NAME,
             partition_key=dynamodb.Attribute(name=GSI1_PARTITION_KEY, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name=GSI1_SORT_KEY, type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+        # Sparse: only job records that are not final carry gsi2pk, so the reconciler reads just those.
+        self.table.add_global_secondary_index(
+            index_name=ACTIVE_INDEX,
+            partition_key=dynamodb.Attribute(
+                name=ACTIVE_INDEX_PARTITION_KEY, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(name=ACTIVE_INDEX_SORT_KEY, type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.ALL,
         )

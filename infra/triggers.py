@@ -16,6 +16,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.lifecycle import EventDeadLetters
 from labelchain.core.trigger import event_pattern, input_transformer
 
 
@@ -38,6 +39,7 @@ class ManifestTrigger(Construct):
         *,
         data_bucket: s3.Bucket,
         labeling_job: sfn.IStateMachine,
+        dead_letters: EventDeadLetters,
     ) -> None:
         super().__init__(scope, construct_id)
         enable_event_bridge(data_bucket)
@@ -48,7 +50,8 @@ class ManifestTrigger(Construct):
             # Replaced below by labelchain.core.trigger's full pattern (one source of truth).
             event_pattern=events.EventPattern(source=["aws.s3"]),
         )
-        self.rule.add_target(targets.SfnStateMachine(labeling_job))
+        # Retried, then dead-lettered (encrypted SQS): a dropped manifest is never lost silently.
+        self.rule.add_target(targets.SfnStateMachine(labeling_job, **dead_letters.target_options()))  # type: ignore[arg-type]
         paths, template = input_transformer()
         cfn_rule = self.rule.node.default_child
         assert isinstance(cfn_rule, events.CfnRule)

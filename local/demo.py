@@ -53,6 +53,7 @@ class Progress:
         self._stack = stack
         self._project = project
         self._seen: dict[str, tuple[str, int, int, int]] = {}
+        self._detected: set[str] = set()
         self._started = stack.clock.now()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo-progress", daemon=True)
@@ -93,6 +94,7 @@ class Progress:
             iteration = self._iteration(record)
             state = (record.status, iteration, counters.human_labeled, counters.machine_labeled)
             if self._seen.get(record.job_name) == state:
+                self._announce_detection(record)
                 continue
             self._seen[record.job_name] = state
             hours = elapsed.total_seconds() / 3600
@@ -103,6 +105,21 @@ class Progress:
                 f"of {record.object_count}",
                 flush=True,
             )
+            self._announce_detection(record)
+
+    def _announce_detection(self, record: Any) -> None:
+        """Once a job is final: how its end was noticed (event, reconciler, WaitForJob) and how late."""
+        if record.finalized_at is None or record.job_name in self._detected:
+            return
+        self._detected.add(record.job_name)
+        if record.ended_at is None or record.end_detected_at is None:
+            return
+        lag = (record.end_detected_at - record.ended_at).total_seconds()
+        print(
+            f"  {'':>20} {_role(record.job_name):<10} end detected by {record.end_detected_by} "
+            f"{max(lag, 0.0):.0f} s (simulated) after the job ended; record finalized",
+            flush=True,
+        )
 
 
 def _print_comparison(report: dict[str, Any]) -> None:

@@ -96,6 +96,11 @@ class EngineHandle:
     """Called with each delay's seconds (e.g. a compressed clock's sleep); None: nothing waits."""
     delays: list[RecordedDelay] = field(default_factory=list)  # list.append is atomic: no lock
     invocations: list[Invocation] = field(default_factory=list)
+    timeout_scale: float | None = None
+    """Simulated seconds per real second for task timeouts (``TimeoutSeconds``): a day-long wait for a
+    task token then times out in a fraction of a second. None: timeouts run in real seconds."""
+    execution_timeout_scale: float | None = None
+    """The same for a whole execution's ``TimeoutSeconds`` (an execution that times out, TIMED_OUT)."""
 
     @property
     def waits(self) -> list[RecordedDelay]:
@@ -147,7 +152,7 @@ def _invoke_in_process(function: Any, event: Any = None) -> tuple[str, bool, str
         result = handle.dispatcher(invoked, event)
     except Exception as exc:
         handle.invocations.append(Invocation(invoked, event, error=exc))
-        return _error_payload(exc), True, ""
+        return _error_payload(exc, getattr(exc, "lambda_error_type", None)), True, ""
     try:
         payload = json.dumps(result)
     except (TypeError, ValueError) as exc:
@@ -155,6 +160,78 @@ def _invoke_in_process(function: Any, event: Any = None) -> tuple[str, bool, str
         return _error_payload(exc, "Runtime.MarshalError"), True, ""
     handle.invocations.append(Invocation(invoked, event, result=result))
     return payload, False, ""
+
+
+class LambdaRuntimeFault(Exception):
+    """Raised by a dispatcher to make the invocation fail the way the Lambda service does, e.g.
+    ``LambdaRuntimeFault("Sandbox.Timedout")`` for a function that ran out of time."""
+
+    def __init__(self, lambda_error_type: str, message: str = "") -> None:
+        super().__init__(message or lambda_error_type)
+        self.lambda_error_type = lambda_error_type
+
+
+def _scaled_timeout_seconds(timeout: Any, env: Any) -> float:  # noqa: ARG001 - moto passes env=
+    """Replaces ``TimeoutSeconds._eval_seconds``: a task's timeout in compressed time when asked."""
+    seconds = float(timeout.timeout_seconds)
+    scale = _active[-1].timeout_scale if _active else None
+    if scale and not timeout.is_default_value():
+        return max(seconds / scale, 0.001)
+    return seconds
+
+
+def _program_eval_with_scaled_timeout(program: Any, env: Any) -> None:
+    """Replaces ``Program.eval`` (same logic): the execution's timeout in compressed time when asked."""
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent  # noqa: PLC0415
+    from moto.stepfunctions.parser.utils import TMP_THREADS  # noqa: PLC0415
+
+    timeout = program.timeout_seconds.timeout_seconds if program.timeout_seconds else None
+    scale = _active[-1].execution_timeout_scale if _active else None
+    if timeout is not None and scale:
+        timeout = timeout / scale
+    env.next_state_name = program.start_at.start_at_name
+    worker = threading.Thread(target=EvalComponent.eval, args=(program, env), daemon=True)
+    TMP_THREADS.append(worker)
+    worker.start()
+    worker.join(timeout=timeout)
+    if worker.is_alive():
+        env.set_timed_out()
+
+
+def _stop_interrupts_callbacks(original: Callable[..., None]) -> Callable[..., None]:
+    """moto's StopExecution marks the program stopped but leaves a task that waits for a task token
+    blocked until its timeout (a day), so the execution would stay RUNNING; AWS ends it at once. Wake
+    every callback wait of the execution after stopping it."""
+
+    @functools.wraps(original)
+    def stop(execution: Any, *args: Any, **kwargs: Any) -> None:
+        from moto.stepfunctions.parser.api import ExecutionStatus  # noqa: PLC0415
+
+        original(execution, *args, **kwargs)
+        execution.labelchain_aborted = True  # the woken task's error must not turn ABORTED into FAILED
+        execution.exec_status = ExecutionStatus.ABORTED
+        worker = getattr(execution, "exec_worker", None)
+        pool = getattr(getattr(getattr(worker, "env", None), "callback_pool_manager", None), "_pool", {})
+        for endpoint in list(pool.values()):
+            endpoint.interrupt_all()
+
+    return stop
+
+
+def _aborted_stays_aborted(original: Callable[[Any], None]) -> Callable[[Any], None]:
+    """An execution stopped through the API ends ABORTED, whatever its woken task did afterwards."""
+
+    @functools.wraps(original)
+    def reflect(communication: Any) -> None:
+        from moto.stepfunctions.parser.api import ExecutionStatus  # noqa: PLC0415
+
+        original(communication)
+        if getattr(communication.execution, "labelchain_aborted", False):
+            communication.execution.exec_status = ExecutionStatus.ABORTED
+            communication.execution.error = None
+            communication.execution.cause = None
+
+    return reflect
 
 
 def _record_delay(delay: RecordedDelay) -> None:
@@ -176,15 +253,22 @@ def _skip_retry_sleep(seconds: float) -> None:
 
 
 def _retrier_eval_body(original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
-    """Remembers the retrier's Environment so ``_skip_retry_sleep`` can say which state retries."""
+    """Remembers the retrier's Environment so ``_skip_retry_sleep`` can say which state retries, and
+    never retries in an execution that has been stopped (moto would start the task again)."""
 
     @functools.wraps(original)
     def eval_body(retrier: Any, env: Any) -> None:
+        from moto.stepfunctions.parser.asl.component.common.retry.retrier_outcome import (  # noqa: PLC0415
+            RetrierOutcome,
+        )
+
         _retrier.env = env
         try:
             original(retrier, env)
         finally:
             _retrier.env = None
+        if not env.is_running() and env.stack and env.stack[-1] == RetrierOutcome.Executed:
+            env.stack[-1] = RetrierOutcome.Failed
 
     return eval_body
 
@@ -259,12 +343,20 @@ def _epoch_millis(value: Any) -> Any:
 def _install() -> None:
     from moto.awslambda.models import LambdaFunction  # noqa: PLC0415 - moto is imported lazily
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import (  # noqa: PLC0415
+        TimeoutSeconds,
+    )
+    from moto.stepfunctions.parser.asl.component.program.program import Program  # noqa: PLC0415
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: PLC0415
         state_task_service,
         state_task_service_callback,
     )
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (  # noqa: PLC0415
         wait_function,
+    )
+    from moto.stepfunctions.parser.backend.execution import (  # noqa: PLC0415
+        BaseExecutionWorkerCommunication,
+        Execution,
     )
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend  # noqa: PLC0415
 
@@ -280,13 +372,23 @@ def _install() -> None:
         (task_service, "_normalise_parameters", _normalise_parameters),
         (task_service, "_normalise_response", _normalise_response),
         (backend, "start_execution", _named_start_execution(backend.start_execution)),
+        (TimeoutSeconds, "_eval_seconds", _scaled_timeout_seconds),
+        (Program, "eval", _program_eval_with_scaled_timeout),
+        (Execution, "stop", _stop_interrupts_callbacks(Execution.stop)),
+        (
+            BaseExecutionWorkerCommunication,
+            "_reflect_execution_status",
+            _aborted_stays_aborted(BaseExecutionWorkerCommunication._reflect_execution_status),
+        ),
     ):
         _patches.enter_context(mock.patch.object(target, attribute, replacement))
 
 
 @contextmanager
 def in_process_engine(
-    dispatcher: Dispatcher, sleeper: Callable[[float], None] | None = None
+    dispatcher: Dispatcher,
+    sleeper: Callable[[float], None] | None = None,
+    timeout_scale: float | None = None,
 ) -> Iterator[EngineHandle]:
     """Patch moto so Lambda tasks call ``dispatcher`` in-process; undo on exit.
 
@@ -296,7 +398,7 @@ def in_process_engine(
     Use it with ``mock_aws(config={"stepfunctions": {"execute_state_machine": True}})`` or a server.
     """
     assert_supported_moto_version()
-    handle = EngineHandle(dispatcher, sleeper)
+    handle = EngineHandle(dispatcher, sleeper, timeout_scale=timeout_scale)
     with _install_lock:
         if not _active:
             _install()

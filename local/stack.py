@@ -26,8 +26,8 @@ from unittest import mock
 import boto3
 from botocore.config import Config
 
-from infra.definitions import resources_of_type
 from local.clock import CompressedClock
+from local.event_bus import LocalEventBus
 from local.faults import Throttling
 from local.ground_truth import FaultInjection, GroundTruthEmulator, SimulationParams
 from local.lambda_dispatch import dispatch_to_handler
@@ -35,7 +35,7 @@ from local.moto_engine import EngineHandle, in_process_engine
 from local.moto_server import threaded_moto_server
 from local.resources import ACCOUNT, REGION, DeployedStack, deploy_template
 
-SERVICES = ("s3", "dynamodb", "iam", "kms", "lambda", "stepfunctions", "events")
+SERVICES = ("s3", "dynamodb", "iam", "kms", "lambda", "stepfunctions", "events", "sqs")
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -76,6 +76,7 @@ class LocalStack:
     engine: EngineHandle
     emulator: GroundTruthEmulator
     endpoint: str
+    bus: LocalEventBus
     throttling: list[Throttling] = field(default_factory=list)
 
     def client(self, service: str) -> Any:
@@ -115,30 +116,13 @@ class LocalStack:
         return str(response["executionArn"])
 
     def deliver_s3_event(self, event: Mapping[str, Any]) -> str | None:
-        """Do what the stack's EventBridge rule does with an S3 event; returns the execution started.
-
-        moto's EventBridge cannot start a Step Functions execution, so this applies the synthesized
-        rule itself: its pattern (moto's EventBridge matcher) and its input transformer (the one
-        ``labelchain.core.trigger`` defines and the template carries). The rule and its target are read
-        back from moto's EventBridge, where ``deploy_template`` put them. None when nothing matches.
-        """
-        from moto.events.models import EventPattern  # noqa: PLC0415
-
-        from labelchain.core.trigger import apply_input_transformer, input_transformer  # noqa: PLC0415
-
-        (logical_id,) = resources_of_type(self.template, "AWS::Events::Rule")
-        rule_name = self.deployed.refs[logical_id]
-        events = self.client("events")
-        pattern = events.describe_rule(Name=rule_name)["EventPattern"]
-        # moto's TestEventPattern API is a stub; its rule matcher (what PutEvents uses) is real.
-        if not EventPattern.load(pattern).matches_event(dict(event)):  # type: ignore[arg-type]
-            return None
-        properties = {"Targets": events.list_targets_by_rule(Rule=rule_name)["Targets"]}
-        (target,) = properties["Targets"]
-        paths, template = input_transformer()
-        if target["InputTransformer"] != {"InputPathsMap": paths, "InputTemplate": template}:
-            raise ValueError("the template's input transformer differs from labelchain.core.trigger's")
-        return self.start(target["Arn"], apply_input_transformer(event), f"s3-{event['id']}")
+        """Put an S3 event on the offline bus (the stack's rules applied as EventBridge would); returns
+        the LabelingJob execution the manifest rule started, None when no rule matched."""
+        started = [d for d in self.bus.put_event(event) if d.target_arn == self.labeling_job_arn]
+        failed = [d for d in started if not d.ok]
+        if failed:
+            raise RuntimeError(f"the manifest rule could not start the execution: {failed[0].error}")
+        return str(started[0].result) if started else None
 
     def drop_manifest(self, project: str, batch: str, manifest: bytes) -> str | None:
         """Upload ``incoming/<project>/<batch>.manifest`` and deliver S3's "Object Created" event."""
@@ -220,10 +204,17 @@ def local_stack(template: Mapping[str, Any], options: LocalOptions = LocalOption
         for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL_SAGEMAKER"):
             os.environ.pop(variable, None)
         endpoint = stack.enter_context(threaded_moto_server())
-        engine = stack.enter_context(in_process_engine(dispatch_to_handler, sleeper=clock.sleep))
+        engine = stack.enter_context(
+            in_process_engine(dispatch_to_handler, sleeper=clock.sleep, timeout_scale=clock.scale)
+        )
         clients = {service: boto3.client(service, region_name=REGION) for service in SERVICES}
         deployed = deploy_template(template, clients)
 
+        # One invocation per delivery: botocore must neither time out on a long handler nor retry it.
+        invoker = boto3.client(
+            "lambda", region_name=REGION, config=Config(read_timeout=900, retries={"total_max_attempts": 1})
+        )
+        bus = LocalEventBus(template, deployed, {**clients, "lambda": invoker}, clock=clock)
         emulator = GroundTruthEmulator(
             s3_client=clients["s3"],
             clock=clock,
@@ -244,4 +235,9 @@ def local_stack(template: Mapping[str, Any], options: LocalOptions = LocalOption
             dynamodb_throttling.attach(runtime.store.client)
             throttling.append(dynamodb_throttling)
         stack.enter_context(override_runtime(runtime))
-        yield LocalStack(template, deployed, clock, engine, emulator, endpoint, throttling)
+        # Last in, first out: the bus's threads stop before the runtime, emulator, engine and server.
+        stack.callback(setattr, emulator, "event_sink", None)
+        emulator.event_sink = bus.put_event
+        stack.enter_context(bus.execution_watcher())
+        stack.enter_context(bus.schedules(clock))
+        yield LocalStack(template, deployed, clock, engine, emulator, endpoint, bus, throttling)

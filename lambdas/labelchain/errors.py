@@ -40,8 +40,16 @@ class LabelingJobRejected(LabelChainError):
     """SageMaker refused CreateLabelingJob as invalid (ValidationException): fix the input or setup."""
 
 
-class ServiceQuotaExceeded(LabelChainError):
-    """SageMaker refused the job with ResourceLimitExceeded; retrying will not help."""
+class LabelingJobQuotaExceeded(LabelChainError):
+    """SageMaker refused CreateLabelingJob with ResourceLimitExceeded (the account's concurrent-job quota).
+
+    The job is recorded as ``Queued`` and the state machine retries CreateJob with a long backoff (up to
+    ``create_queue_max_hours``): a running job ending frees a slot.
+    """
+
+
+class JobStillRunning(LabelChainError):
+    """Finalize was asked for a job that has not ended yet (its final counters are not known)."""
 
 
 class TransientServiceError(LabelChainError):
@@ -61,4 +69,5 @@ class OutputLayoutError(LabelChainError):
 
 
 RETRYABLE_ERRORS: tuple[type[LabelChainError], ...] = (TransientServiceError,)
-"""Errors the state machine retries with backoff; every other domain error fails fast."""
+"""Errors the state machine retries with backoff; every other domain error fails fast (the quota error
+has its own, longer retry)."""

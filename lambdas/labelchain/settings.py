@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,8 +24,17 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "kms_key_arn": "LABELCHAIN_KMS_KEY_ARN",
     "ground_truth_role_arn": "LABELCHAIN_GROUND_TRUTH_ROLE_ARN",
     "default_prices": "LABELCHAIN_DEFAULT_PRICES",
+    "on_execution_failure": "LABELCHAIN_ON_EXECUTION_FAILURE",
+    "reconcile_interval_minutes": "LABELCHAIN_RECONCILE_INTERVAL_MINUTES",
 }
 """Settings field → environment variable. ``infra/`` imports this mapping, so names cannot drift."""
+
+BOTO_CONNECT_TIMEOUT_SECONDS = 3
+BOTO_READ_TIMEOUT_SECONDS = 10
+BOTO_MAX_ATTEMPTS = 3
+"""A hung AWS call gives up well inside every function's timeout (infra/functions.py checks that
+``BOTO_MAX_ATTEMPTS × (connect + read)`` is below each timeout): botocore's default 60 s read timeout
+would outlive a 30 s Lambda, which then dies with Sandbox.Timedout instead of a retryable error."""
 
 
 class Settings(BaseModel):
@@ -41,6 +51,12 @@ class Settings(BaseModel):
     default_prices: str = Field(
         default="{}", description="JSON object of price overrides from cdk.json (see core.prices)"
     )
+    on_execution_failure: Literal["stop", "adopt"] = Field(
+        default="stop",
+        description="What happens to a running job whose execution FAILED (ABORTED and TIMED_OUT always "
+        "stop it): 'stop' it, or 'adopt' it (the reconciler watches it to its end and finalizes it)",
+    )
+    reconcile_interval_minutes: int = Field(default=15, ge=1, le=1440)
     region: str = Field(min_length=1)
 
 

@@ -2,7 +2,9 @@
 
 A ``FaultInjection`` is immutable; swap the whole value (``GroundTruthEmulator.faults = …``) to change
 faults while the emulator runs. Job faults match job names with a case-insensitive regular expression
-(``re.search``), because LabelChain derives job names from execution names.
+(``re.search``), because LabelChain derives job names from execution names. Event faults
+(``EventFaults``) make the state-change events as unreliable as EventBridge delivery is: lost,
+duplicated, late — deterministically.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import threading
 from dataclasses import dataclass, field
 
 DEFAULT_FAILURE_REASON = "ClientError: simulated failure injected by LabelChain's Ground Truth emulator"
+EVENT_STATUSES = frozenset({"InProgress", "Stopping", "Completed", "Failed", "Stopped"})
+"""The statuses a state-change event can carry (a job is created Initializing: no event for that)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,49 @@ class StatusDelay:
 
 
 @dataclass(frozen=True)
+class EventDrop:
+    """State-change events that are lost: of jobs whose name contains ``name_contains``
+    (case-insensitive; None: every job) and whose status is in ``statuses`` (None: every status).
+    ``EventDrop()`` loses every event."""
+
+    name_contains: str | None = None
+    statuses: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.statuses is not None:
+            object.__setattr__(self, "statuses", frozenset(self.statuses))
+            unknown = sorted(set(self.statuses) - EVENT_STATUSES)
+            if unknown:
+                known = ", ".join(sorted(EVENT_STATUSES))
+                raise ValueError(f"statuses {unknown} are not state-change event statuses ({known})")
+
+    def matches(self, job_name: str, status: str) -> bool:
+        if self.name_contains is not None and self.name_contains.lower() not in job_name.lower():
+            return False
+        return self.statuses is None or status in self.statuses
+
+
+@dataclass(frozen=True)
+class EventFaults:
+    """How the job state-change events are delivered; the default: each once, on time."""
+
+    drops: tuple[EventDrop, ...] = ()
+    """An event matching any of these is never delivered."""
+    duplicate: bool = False
+    """Deliver every event twice in a row (the same ``id``), as EventBridge may."""
+    delay_seconds: float = 0.0
+    """Deliver every event this many simulated seconds after the change (its ``time`` stays the
+    moment of the change)."""
+
+    def __post_init__(self) -> None:
+        if self.delay_seconds < 0:
+            raise ValueError(f"delay_seconds must not be negative, got {self.delay_seconds}")
+
+    def drops_event(self, job_name: str, status: str) -> bool:
+        return any(drop.matches(job_name, status) for drop in self.drops)
+
+
+@dataclass(frozen=True)
 class FaultInjection:
     """Every fault switch; the default injects nothing."""
 
@@ -67,6 +114,8 @@ class FaultInjection:
     failures: tuple[JobFailure, ...] = ()
     stops: tuple[JobStop, ...] = ()
     delays: tuple[StatusDelay, ...] = ()
+    events: EventFaults = field(default_factory=EventFaults)
+    """Lost, duplicated or late state-change events (read when a change is seen)."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.throttle_rate <= 1.0:

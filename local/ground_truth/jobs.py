@@ -3,8 +3,11 @@
 Each job's course is precomputed at create time (``model.simulate``); a request reads it at the
 clock's current time (``lifecycle.snapshot``). The first request that sees a job ended writes its
 output (``output_writer``) before answering, so a client that saw ``Completed`` finds the files.
-Requests arrive already validated (``protocol.validate_request``); operations return the response
-dict and raise ``ApiError`` with the service's error codes.
+``status_changes_due`` hands the status changes that have happened to the state-change event watcher
+(``events``), each once. ``SimulationParams.max_concurrent_jobs`` is the account's quota of jobs not
+yet ended (``ResourceLimitExceeded``). Requests arrive already validated
+(``protocol.validate_request``); operations return the response dict and raise ``ApiError`` with the
+service's error codes.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -23,7 +26,16 @@ from labelchain.core.naming import labeling_job_arn
 from local.ground_truth import inputs
 from local.ground_truth.faults import FaultInjection
 from local.ground_truth.labels import LabelContext
-from local.ground_truth.lifecycle import Interruption, JobSnapshot, landed_iterations, snapshot
+from local.ground_truth.lifecycle import (
+    ENDED,
+    Interruption,
+    JobSnapshot,
+    StatusChange,
+    landed_iterations,
+    snapshot,
+    status_at,
+    status_changes,
+)
 from local.ground_truth.model import JobPlan, Timeline, simulate
 from local.ground_truth.output_writer import JobOutput, OutputWriter
 from local.ground_truth.params import SimulationParams
@@ -67,9 +79,12 @@ class LabelingJobService:
         spec = inputs.task_type_of(request)
         self._ensure_name_free(name)
         account = request["RoleArn"].split(":")[4]
+        with self._lock:
+            self._ensure_within_quota(account, region)
         job = self._plan_job(request, spec, region, account)
         with self._lock:
             self._ensure_name_free(name)
+            self._ensure_within_quota(account, region)
             self._jobs[name.lower()] = job
         return {"LabelingJobArn": job.arn}
 
@@ -79,7 +94,7 @@ class LabelingJobService:
 
     def stop_labeling_job(self, request: dict[str, Any]) -> dict[str, Any]:
         job = self._job(request["LabelingJobName"])
-        with job.lock:
+        with job.status_lock:
             elapsed = self._elapsed(job)
             current = snapshot(job.timeline, job.interruption, elapsed)
             if current.ended:
@@ -114,6 +129,29 @@ class LabelingJobService:
             response["NextToken"] = str(start + size)
         return response
 
+    # --- state-change events ---------------------------------------------------------------------
+
+    def status_changes_due(self) -> list[tuple[SimulatedJob, StatusChange, datetime]]:
+        """Status changes that have happened by now and were not returned before, with their moments.
+
+        Ordered by simulated moment (a job's own changes in their order). Each change is returned
+        once: call it from one thread (the event watcher).
+        """
+        with self._lock:
+            jobs = [job for job in self._jobs.values() if not job.all_changes_reported]
+        due: list[tuple[SimulatedJob, StatusChange, datetime]] = []
+        for job in jobs:
+            # With StopLabelingJob's lock: a stop cuts the course at or after this moment, so the
+            # changes up to it are final.
+            with job.status_lock:
+                elapsed = self._elapsed(job)
+                changes = status_changes(job.timeline, job.interruption)
+                new = [c for c in changes if c.at <= elapsed and c not in job.reported_changes]
+                job.reported_changes.extend(new)
+            due.extend((job, change, job.created_at + timedelta(seconds=change.at)) for change in new)
+        due.sort(key=lambda item: item[2])
+        return due
+
     # --- introspection (tests, demo) ------------------------------------------------------------
 
     def timeline(self, job_name: str) -> Timeline:
@@ -134,6 +172,28 @@ class LabelingJobService:
                 "ResourceInUse",
                 f"Job name must be unique within an AWS account and region, and a job with this name"
                 f" already exists ({existing.arn})",
+            )
+
+    def _ensure_within_quota(self, account: str, region: str) -> None:
+        """ResourceLimitExceeded when the account's jobs not yet ended in the region fill the quota."""
+        limit = self.params.max_concurrent_jobs
+        if limit is None:
+            return
+        active = sum(
+            1
+            for job in self._jobs.values()
+            if job.account == account
+            and job.region == region
+            and status_at(job.timeline, job.interruption, self._elapsed(job)) not in ENDED
+        )
+        if active >= limit:
+            raise ApiError(
+                "ResourceLimitExceeded",
+                f"The account-level service limit 'Number of concurrent labeling jobs' is {limit}"
+                f" LabelingJobs, with current utilization of {active} LabelingJobs and a request delta"
+                " of 1 LabelingJobs. Please use AWS Service Quotas to request an increase for this"
+                " quota. If AWS Service Quotas is not available, contact AWS support to request an"
+                " increase for this quota.",
             )
 
     def _job(self, name: str) -> SimulatedJob:

@@ -115,6 +115,38 @@ def snapshot(timeline: Timeline, interruption: Interruption | None, elapsed: flo
     )
 
 
+@dataclass(frozen=True)
+class StatusChange:
+    """The job entered ``status`` at ``at`` simulated seconds after its creation."""
+
+    at: float
+    status: Status
+
+
+def status_at(timeline: Timeline, interruption: Interruption | None, elapsed: float) -> Status:
+    """Only the status ``elapsed`` simulated seconds after creation (cheaper than ``snapshot``)."""
+    return _status(timeline, effective_cut(timeline, interruption), elapsed)[0]
+
+
+def status_changes(timeline: Timeline, interruption: Interruption | None) -> tuple[StatusChange, ...]:
+    """Every status change of the job's course, in order (not its creation as ``Initializing``).
+
+    Read off ``_status`` at each moment its answer can change, so it always agrees with ``snapshot``.
+    """
+    cut = effective_cut(timeline, interruption)
+    moments = {timeline.initialized_at, timeline.labeling_ended_at, timeline.ended_at}
+    if cut is not None:
+        moments.update({cut.at, cut.at + cut.stopping_seconds})
+    changes: list[StatusChange] = []
+    current: Status = "Initializing"
+    for moment in sorted(moments):
+        status = _status(timeline, cut, moment)[0]
+        if status != current:
+            changes.append(StatusChange(moment, status))
+            current = status
+    return tuple(changes)
+
+
 def _status(timeline: Timeline, cut: Interruption | None, elapsed: float) -> tuple[Status, str | None, float]:
     """The status at ``elapsed``, its failure reason, and when the job entered it."""
     if cut is not None and elapsed >= cut.at:

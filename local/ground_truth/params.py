@@ -1,4 +1,5 @@
-"""The knobs of the automated-labeling model, with their calibrated defaults (docs/EMULATOR.md).
+"""The knobs of the automated-labeling model, with their calibrated defaults, and the account's
+concurrent-job quota (docs/EMULATOR.md).
 
 Every parameter is documented there with its default and why; ``python -m
 local.ground_truth.calibration`` shows what the defaults do to AWS's bird experiment.
@@ -39,3 +40,9 @@ class SimulationParams(BaseModel):
     finishing_seconds: float = Field(default=300.0, ge=0, description="Last label to Completed.")
     stopping_seconds: float = Field(default=300.0, ge=0, description="How long Stopping lasts.")
     two_box_probability: float = Field(default=0.35, ge=0, le=1, description="Objects with two boxes.")
+    max_concurrent_jobs: int | None = Field(
+        default=None,
+        ge=1,
+        description="Account quota of labeling jobs not yet ended, per region (None: no quota);"
+        " CreateLabelingJob beyond it is ResourceLimitExceeded.",
+    )

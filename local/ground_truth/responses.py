@@ -11,7 +11,7 @@ from typing import Any
 from labelchain.core.catalog import TaskTypeSpec
 from labelchain.core.naming import SIMULATED_TAG
 from local.ground_truth import inputs
-from local.ground_truth.lifecycle import Interruption, JobSnapshot
+from local.ground_truth.lifecycle import ENDED, Interruption, JobSnapshot, StatusChange
 from local.ground_truth.model import Timeline
 from local.ground_truth.params import SimulationParams
 
@@ -40,6 +40,16 @@ class SimulatedJob:
     interruption: Interruption | None = None
     output_written: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    """Held while the output is written."""
+    status_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    """Held while ``interruption`` is read together with the clock, or changed (StopLabelingJob)."""
+    reported_changes: list[StatusChange] = field(default_factory=list, repr=False)
+    """The status changes already handed to the state-change event watcher, in order."""
+
+    @property
+    def all_changes_reported(self) -> bool:
+        """The job's final status was reported: nothing about it can change any more."""
+        return bool(self.reported_changes) and self.reported_changes[-1].status in ENDED
 
     @property
     def output_prefix(self) -> tuple[str, str]:

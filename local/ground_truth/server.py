@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from local.clock import CompressedClock
+from local.ground_truth.events import EventSink, EventWatcher
 from local.ground_truth.faults import FaultInjection, ThrottleGate
 from local.ground_truth.jobs import Clock, LabelingJobService
 from local.ground_truth.output_writer import OutputWriter
@@ -41,6 +42,14 @@ class GroundTruthEmulator:
     ``s3_client`` reads manifests and label categories and writes the output; ``clock`` (any callable
     returning an aware datetime, e.g. ``local.clock.CompressedClock``) is the simulated time.
     Use as a context manager, or ``start()`` / ``stop()``.
+
+    State-change events: ``event_sink`` (a constructor keyword, or the attribute of that name, which
+    may be set or replaced at any time; None: no events) receives SageMaker's "SageMaker Ground Truth
+    Labeling Job State Change" event (a dict; ``local.ground_truth.events``) of every status change of
+    every job, at the simulated moment of the change, while the emulator runs: a watcher thread
+    started by ``start()`` and joined by ``stop()`` looks for changes every 10 ms of real time and calls
+    the sink from that thread, one event at a time. A sink that raises is logged and the watcher goes
+    on. ``faults.events`` (``EventFaults``) loses, duplicates or delays events.
     """
 
     def __init__(
@@ -54,17 +63,20 @@ class GroundTruthEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         worker_responses_per_iteration: int = 3,
+        event_sink: EventSink | None = None,
     ) -> None:
         self.region = region
         self._address = (host, port)
         self._throttle = ThrottleGate(faults or FaultInjection())
+        clock = clock or CompressedClock(scale=1.0)
         self.service = LabelingJobService(
             s3_client=s3_client,
-            clock=clock or CompressedClock(scale=1.0),
+            clock=clock,
             params=params or SimulationParams(),
             faults=self._throttle.faults,
             writer=OutputWriter(s3_client, worker_responses_per_iteration=worker_responses_per_iteration),
         )
+        self._events = EventWatcher(self.service, clock, sink=event_sink)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._throttled = 0
@@ -74,6 +86,25 @@ class GroundTruthEmulator:
     def throttled_requests(self) -> int:
         """How many requests were answered ThrottlingException so far (across fault swaps)."""
         return self._throttled
+
+    @property
+    def events_delivered(self) -> int:
+        """How many state-change events were handed to the sink so far (duplicates count twice)."""
+        return self._events.delivered
+
+    @property
+    def events_dropped(self) -> int:
+        """How many state-change events ``faults.events.drops`` lost so far."""
+        return self._events.dropped
+
+    @property
+    def event_sink(self) -> EventSink | None:
+        """Receives every state-change event (see the class docstring); None: events go nowhere."""
+        return self._events.sink
+
+    @event_sink.setter
+    def event_sink(self, sink: EventSink | None) -> None:
+        self._events.sink = sink
 
     @property
     def faults(self) -> FaultInjection:
@@ -104,7 +135,8 @@ class GroundTruthEmulator:
             yield self.endpoint_url
 
     def start(self) -> str:
-        """Listen (a free port unless one was given) in a daemon thread; returns the endpoint URL."""
+        """Listen (a free port unless one was given) in a daemon thread and start the state-change
+        event watcher; returns the endpoint URL."""
         if self._server is not None:
             return self.endpoint_url
         server = _Server(self._address, _Handler)
@@ -117,13 +149,16 @@ class GroundTruthEmulator:
             daemon=True,
         )
         self._thread.start()
+        self._events.start()
         return self.endpoint_url
 
     def stop(self) -> None:
-        """Stop serving, close open connections and join the server thread."""
+        """Stop the event watcher (events not delivered yet are lost), stop serving, close open
+        connections and join the threads."""
         server, thread = self._server, self._thread
         if server is None:
             return
+        self._events.stop()
         server.shutdown()
         server.close_connections()
         server.server_close()

@@ -25,7 +25,7 @@ from labelchain.core.regions import (
     pre_human_task_lambda_arn,
     public_workteam_arn,
 )
-from local.ground_truth import FaultInjection, GroundTruthEmulator, SimulationParams
+from local.ground_truth import EventSink, FaultInjection, GroundTruthEmulator, SimulationParams
 from tests.conftest import ACCOUNT, REGION
 from tests.support.aws import FixedClock
 
@@ -187,6 +187,7 @@ def emulator_world(
     params: SimulationParams | None = None,
     faults: FaultInjection | None = None,
     labels: tuple[str, ...] = ("Bird",),
+    event_sink: EventSink | None = None,
 ) -> Iterator[World]:
     """moto S3 with the two buckets and a label file, the emulator on a hand-moved clock, a client."""
     with mock_aws(config=SAGEMAKER_PASSES_THROUGH_MOTO):  # type: ignore[arg-type]
@@ -195,5 +196,7 @@ def emulator_world(
             s3.create_bucket(Bucket=bucket)
         put_labels(s3, list(labels))
         clock = FixedClock()
-        with GroundTruthEmulator(s3, clock=clock, params=params, faults=faults) as emulator:
+        with GroundTruthEmulator(
+            s3, clock=clock, params=params, faults=faults, event_sink=event_sink
+        ) as emulator:
             yield World(s3, emulator, sagemaker_client(emulator.endpoint_url), clock)

@@ -133,3 +133,78 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_the_default_prefix_keeps_the_plain_stack_name_and_others_are_suffixed() -> None:
     assert stack_name_for("labelchain") == "LabelChain"
     assert stack_name_for("team-a") == "LabelChain-team-a"
+
+
+def test_cdk_json_ships_the_lifecycle_settings_at_their_documented_defaults() -> None:
+    context = cdk_json_context()
+    defaults = DeploymentConfig(powertools_layer_version=42)
+
+    assert (
+        {
+            key: context[key]
+            for key in (
+                "reconcile_interval_minutes",
+                "on_execution_failure",
+                "create_queue_max_hours",
+                "wait_rearm_hours",
+            )
+        }
+        == {
+            "reconcile_interval_minutes": defaults.reconcile_interval_minutes,
+            "on_execution_failure": defaults.on_execution_failure,
+            "create_queue_max_hours": defaults.create_queue_max_hours,
+            "wait_rearm_hours": defaults.wait_rearm_hours,
+        }
+        == {
+            "reconcile_interval_minutes": 15,
+            "on_execution_failure": "stop",
+            "create_queue_max_hours": 24,
+            "wait_rearm_hours": 24,
+        }
+    )
+
+
+INVALID_LIFECYCLE_SETTINGS = [
+    ("reconcile_interval_minutes", 0),
+    ("reconcile_interval_minutes", 1441),
+    ("on_execution_failure", "ignore"),
+    ("create_queue_max_hours", 0),
+    ("wait_rearm_hours", 24 * 7 + 1),
+]
+
+
+def test_every_deployment_setting_is_read_from_the_context() -> None:
+    assert set(CONTEXT_KEYS) == set(DeploymentConfig.model_fields)
+
+
+def test_cli_strings_set_the_lifecycle_settings() -> None:
+    context = {
+        **VALID,
+        "reconcile_interval_minutes": "5",
+        "on_execution_failure": "adopt",
+        "create_queue_max_hours": "2",
+        "wait_rearm_hours": "6",
+    }
+
+    config = config_from_context(context)
+
+    assert (
+        config.reconcile_interval_minutes,
+        config.on_execution_failure,
+        config.create_queue_max_hours,
+        config.wait_rearm_hours,
+    ) == (5, "adopt", 2, 6)
+
+
+@pytest.mark.parametrize(("key", "value"), INVALID_LIFECYCLE_SETTINGS)
+def test_an_invalid_lifecycle_setting_fails_synth_naming_the_key(key: str, value: object) -> None:
+    with pytest.raises(ContextError) as raised:
+        config_from_context({**VALID, key: value})
+
+    assert f"context key '{key}'" in str(raised.value)
+
+
+@pytest.mark.parametrize(("key", "value"), INVALID_LIFECYCLE_SETTINGS)
+def test_the_deployment_model_refuses_an_invalid_lifecycle_setting(key: str, value: object) -> None:
+    with pytest.raises(ValueError, match=key):
+        DeploymentConfig(**{**VALID, key: value})

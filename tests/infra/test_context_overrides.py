@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from infra.definitions import placeholder_arns, state_machine_definition
+from infra.labeling_job_workflow import LabelingJobStates, quota_retry_attempts
 from labelchain.settings import ENVIRONMENT_VARIABLES
 from tests.infra.conftest import CloudAssembly, as_list, render, synthesize
 
@@ -18,7 +20,15 @@ OVERRIDES: dict[str, Any] = {
     "default_prices": '{"task_price_usd": 0.048, "object_fee_usd": 0.08}',
     "removal_policy": "destroy",
     "log_retention_days": 30,
+    # As `cdk deploy -c key=value` delivers them: strings.
+    "reconcile_interval_minutes": "5",
+    "on_execution_failure": "adopt",
+    "create_queue_max_hours": "2",
+    "wait_rearm_hours": "6",
 }
+TEAM_B_LABELING_JOBS = "arn:aws:sagemaker:us-east-1:123456789012:labeling-job/team-b-*"
+TEAM_B_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:team-b-labeling-job"
+TEAM_B_EXECUTIONS = "arn:aws:states:us-east-1:123456789012:execution:team-b-labeling-job:*"
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +49,31 @@ def test_the_prefix_names_the_stack_functions_and_state_machine(variant: CloudAs
     assert machines == {"team-b-labeling-job", "team-b-experiment"}
 
 
-def test_the_prefix_scopes_every_labeling_job_permission(variant: CloudAssembly) -> None:
-    for name in ("team-b-create-job", "team-b-poll-job", "team-b-record-metrics"):
-        for statement in variant.function_role_statements(name):
-            if any(action.startswith("sagemaker:") for action in as_list(statement["Action"])):
-                assert as_list(statement["Resource"]) == [
-                    "arn:aws:sagemaker:us-east-1:123456789012:labeling-job/team-b-*"
-                ]
+@pytest.mark.parametrize(
+    "name",
+    [
+        "team-b-create-job",
+        "team-b-watch-job",
+        "team-b-job-events",
+        "team-b-execution-ended",
+        "team-b-reconcile",
+    ],
+)
+def test_the_prefix_scopes_every_labeling_job_and_execution_permission(
+    variant: CloudAssembly, name: str
+) -> None:
+    scoped = {"sagemaker:": {TEAM_B_LABELING_JOBS}, "states:": {TEAM_B_MACHINE, TEAM_B_EXECUTIONS}}
+    seen: set[str] = set()
+    for statement in variant.function_role_statements(name):
+        for service, allowed in scoped.items():
+            if any(action.startswith(service) for action in as_list(statement["Action"])):
+                seen.add(service)
+                assert set(as_list(statement["Resource"])) <= allowed, statement
+    assert "sagemaker:" in seen
 
 
 def test_layer_prices_and_prefix_reach_the_functions(variant: CloudAssembly) -> None:
-    _, properties = variant.function("team-b-poll-job")
+    _, properties = variant.function("team-b-reconcile")
     variables = properties["Environment"]["Variables"]
 
     assert render(properties["Layers"])[0].endswith("AWSLambdaPowertoolsPythonV3-python313-arm64:40")
@@ -71,3 +95,45 @@ def test_destroy_and_retention_apply_to_the_data_and_the_logs(variant: CloudAsse
 def test_the_variant_passes_cdk_nag_too(variant: CloudAssembly) -> None:
     for report in variant.validation_report["pluginReports"]:
         assert report["violations"] == []
+
+
+def _variant_labeling_job_states(variant: CloudAssembly) -> dict[str, dict[str, Any]]:
+    definition = state_machine_definition(
+        variant.template, "team-b-labeling-job", placeholder_arns(variant.template)
+    )
+    states: dict[str, dict[str, Any]] = definition["States"]
+    return states
+
+
+def test_the_reconcile_interval_sets_the_schedule_and_reaches_the_functions(variant: CloudAssembly) -> None:
+    (schedule,) = [
+        rule["Properties"]["ScheduleExpression"]
+        for rule in variant.resources("AWS::Events::Rule").values()
+        if "ScheduleExpression" in rule["Properties"]
+    ]
+    _, properties = variant.function("team-b-reconcile")
+
+    assert schedule == "rate(5 minutes)"
+    assert properties["Environment"]["Variables"][ENVIRONMENT_VARIABLES["reconcile_interval_minutes"]] == "5"
+
+
+def test_the_execution_failure_policy_reaches_the_functions_that_apply_it(variant: CloudAssembly) -> None:
+    for name in ("team-b-execution-ended", "team-b-reconcile"):
+        _, properties = variant.function(name)
+        assert (
+            properties["Environment"]["Variables"][ENVIRONMENT_VARIABLES["on_execution_failure"]] == "adopt"
+        )
+
+
+def test_the_rearm_and_queue_limits_shape_the_labeling_job_waits(variant: CloudAssembly) -> None:
+    states = _variant_labeling_job_states(variant)
+    wait = states[LabelingJobStates.WAIT_FOR_JOB]
+    (quota,) = [
+        retry
+        for retry in states[LabelingJobStates.CREATE_JOB]["Retry"]
+        if retry["ErrorEquals"] == ["LabelingJobQuotaExceeded"]
+    ]
+
+    assert wait["TimeoutSeconds"] == 6 * 3600
+    assert wait["Retry"][0]["MaxAttempts"] * wait["TimeoutSeconds"] > 31 * 24 * 3600
+    assert quota["MaxAttempts"] == quota_retry_attempts(2)

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from infra.definitions import lambda_arns_by_logical_id, state_machine_definition
-from infra.experiment_workflow import ExperimentStates
+from infra.experiment_workflow import NESTED_START_TRANSIENT_ERRORS, ExperimentStates
 from labelchain.core.experiment import ROLES
 from labelchain.core.trigger import event_pattern, input_transformer
 from tests.infra.conftest import CloudAssembly, as_list, render
@@ -138,9 +138,17 @@ def test_the_data_bucket_sends_events_to_eventbridge_without_a_custom_resource(
     assert not assembly.resources("Custom::S3BucketNotifications")
 
 
+def _manifest_rule(assembly: CloudAssembly) -> dict[str, Any]:
+    (rule,) = [
+        rule
+        for lid, rule in assembly.resources("AWS::Events::Rule").items()
+        if lid.startswith("TriggerManifestDropped")
+    ]
+    return rule
+
+
 def test_the_rule_pattern_and_input_come_from_labelchain_core_trigger(assembly: CloudAssembly) -> None:
-    (rule,) = assembly.resources("AWS::Events::Rule").values()
-    properties = rule["Properties"]
+    properties = _manifest_rule(assembly)["Properties"]
     (bucket,) = [lid for lid in assembly.resources("AWS::S3::Bucket") if lid.startswith("StorageDataBucket")]
 
     assert properties["EventPattern"] == event_pattern({"Ref": bucket})  # type: ignore[arg-type]
@@ -151,9 +159,20 @@ def test_the_rule_pattern_and_input_come_from_labelchain_core_trigger(assembly: 
     assert render(target["Arn"], state_machines=machines) == _labeling_job_arn(assembly)
 
 
+def test_only_the_manifest_rule_starts_executions(assembly: CloudAssembly) -> None:
+    machines = set(assembly.resources("AWS::StepFunctions::StateMachine"))
+    starting = [
+        lid
+        for lid, rule in assembly.resources("AWS::Events::Rule").items()
+        for target in rule["Properties"]["Targets"]
+        if render(target["Arn"], state_machines=machines).startswith("arn:aws:states:")
+    ]
+
+    assert [lid.startswith("TriggerManifestDropped") for lid in starting] == [True]
+
+
 def test_the_rule_may_only_start_the_labeling_job_state_machine(assembly: CloudAssembly) -> None:
-    (rule,) = assembly.resources("AWS::Events::Rule").values()
-    (target,) = rule["Properties"]["Targets"]
+    (target,) = _manifest_rule(assembly)["Properties"]["Targets"]
     role = target["RoleArn"]["Fn::GetAtt"][0]
     statements = assembly.role_statements(role)
 
@@ -192,3 +211,17 @@ def test_both_state_machines_log_execution_data_to_log_groups_encrypted_with_the
     statements = assembly.resources("AWS::KMS::Key")[key]["Properties"]["KeyPolicy"]["Statement"]
     (logs_statement,) = [s for s in statements if s.get("Sid") == "AllowCloudWatchLogsOfThisAccount"]
     assert "kms:EncryptionContext:aws:logs:arn" in logs_statement["Condition"]["ArnLike"]
+
+
+def test_nested_jobs_retry_step_functions_throttling_but_never_a_child_that_failed(
+    definition: dict[str, Any],
+) -> None:
+    states = _all_states(definition)
+    for state_name in (E.INITIAL_JOB, E.PRETRAINED_JOB, E.CONTROL_JOB):
+        retried = {error for retry in states[state_name]["Retry"] for error in retry["ErrorEquals"]}
+
+        assert retried == set(NESTED_START_TRANSIENT_ERRORS), state_name
+        assert "StepFunctions.ThrottlingException" in retried
+        # A child that failed is an outcome (its job failed or was stopped), caught and recorded, never
+        # retried.
+        assert not retried & {"States.ALL", "States.TaskFailed", "States.Timeout"}

@@ -1,4 +1,4 @@
-"""The five Lambdas: one factory, so every function shares runtime, layer, logging, tracing and env."""
+"""The ten Lambdas: one factory, so every function shares runtime, layer, logging, tracing and env."""
 
 from __future__ import annotations
 
@@ -26,12 +26,27 @@ def _spec(name: str) -> FunctionSpec:
     return next(spec for spec in FUNCTION_SPECS if f"labelchain-{spec.name_suffix}" == name)
 
 
-def test_there_are_exactly_the_five_labelchain_functions(assembly: CloudAssembly) -> None:
+def test_there_are_exactly_the_ten_labelchain_functions(assembly: CloudAssembly) -> None:
     names = sorted(
         p["Properties"]["FunctionName"] for p in assembly.resources("AWS::Lambda::Function").values()
     )
 
     assert names == sorted(FUNCTION_NAMES)
+    assert set(names) == {
+        f"labelchain-{suffix}"
+        for suffix in (
+            "create-job",
+            "watch-job",
+            "finalize-job",
+            "job-events",
+            "execution-ended",
+            "reconcile",
+            "record-failure",
+            "resolve-trigger",
+            "prepare-dataset",
+            "compare-jobs",
+        )
+    }
 
 
 @pytest.mark.parametrize("name", FUNCTION_NAMES)
@@ -79,8 +94,9 @@ def test_function_environment_carries_the_settings_contract_and_powertools_setti
     }
 
 
-def test_environment_values_point_at_this_stacks_resources(assembly: CloudAssembly) -> None:
-    _, properties = assembly.function("labelchain-poll-job")
+@pytest.mark.parametrize("name", ["labelchain-watch-job", "labelchain-reconcile"])
+def test_environment_values_point_at_this_stacks_resources(assembly: CloudAssembly, name: str) -> None:
+    _, properties = assembly.function(name)
     variables = properties["Environment"]["Variables"]
     (table_id,) = assembly.resources("AWS::DynamoDB::Table")
     (key_id,) = assembly.resources("AWS::KMS::Key")
@@ -96,19 +112,26 @@ def test_environment_values_point_at_this_stacks_resources(assembly: CloudAssemb
     assert variables[ENVIRONMENT_VARIABLES["kms_key_arn"]] == {"Fn::GetAtt": [key_id, "Arn"]}
     assert variables[ENVIRONMENT_VARIABLES["ground_truth_role_arn"]] == {"Fn::GetAtt": [role_id, "Arn"]}
     assert variables[ENVIRONMENT_VARIABLES["default_prices"]] == "{}"
+    assert variables[ENVIRONMENT_VARIABLES["on_execution_failure"]] == "stop"
+    assert variables[ENVIRONMENT_VARIABLES["reconcile_interval_minutes"]] == "15"
 
 
 @pytest.mark.parametrize(
     ("name", "memory_mb", "timeout_s"),
     [
         ("labelchain-create-job", 512, 60),
-        ("labelchain-poll-job", 256, 30),
-        ("labelchain-extract-model", 256, 30),
-        ("labelchain-record-metrics", 1024, 300),
-        ("labelchain-record-failure", 256, 30),
+        ("labelchain-watch-job", 256, 60),
+        ("labelchain-finalize-job", 1024, 300),
+        ("labelchain-job-events", 1024, 300),
+        ("labelchain-execution-ended", 1024, 300),
+        ("labelchain-reconcile", 1024, 600),
+        ("labelchain-record-failure", 256, 60),
+        ("labelchain-resolve-trigger", 256, 60),
+        ("labelchain-prepare-dataset", 1024, 900),
+        ("labelchain-compare-jobs", 512, 120),
     ],
 )
-def test_record_metrics_gets_the_memory_and_time_to_read_a_large_output(
+def test_functions_that_may_finalize_get_the_memory_and_time_to_read_a_large_output(
     assembly: CloudAssembly, name: str, memory_mb: int, timeout_s: int
 ) -> None:
     _, properties = assembly.function(name)

@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from infra.functions import DATA_BUCKET_WRITE_PREFIX, FUNCTION_SPECS, TABLE_ACTIONS, FunctionSpec
+from infra.functions import (
+    DATA_BUCKET_WRITE_PREFIX,
+    FUNCTION_SPECS,
+    RECONCILE,
+    TABLE_ACTIONS,
+    FunctionSpec,
+)
 from labelchain.core.regions import GROUND_TRUTH_LAMBDA_ACCOUNTS
 from labelchain.services.create_job import JOB_FILES_PREFIX
 from tests.infra.conftest import CloudAssembly, as_list
@@ -19,13 +25,32 @@ from tests.infra.conftest import CloudAssembly, as_list
 pytestmark = pytest.mark.infra
 
 LABELING_JOBS = "arn:aws:sagemaker:us-east-1:123456789012:labeling-job/labelchain-*"
-FUNCTIONS = [
+LABELING_JOB_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:labelchain-labeling-job"
+LABELING_JOB_EXECUTIONS = "arn:aws:states:us-east-1:123456789012:execution:labelchain-labeling-job:*"
+JOB_FUNCTIONS = [
     "labelchain-create-job",
-    "labelchain-poll-job",
-    "labelchain-extract-model",
-    "labelchain-record-metrics",
+    "labelchain-watch-job",
+    "labelchain-finalize-job",
+    "labelchain-job-events",
+    "labelchain-execution-ended",
+    "labelchain-reconcile",
     "labelchain-record-failure",
 ]
+"""The functions that look at labeling jobs: the LabelingJob state machine's and the lifecycle's."""
+FUNCTIONS = [
+    *JOB_FUNCTIONS,
+    "labelchain-resolve-trigger",
+    "labelchain-prepare-dataset",
+    "labelchain-compare-jobs",
+]
+STOPPING_FUNCTIONS = {"labelchain-execution-ended", "labelchain-reconcile"}
+FINALIZING_FUNCTIONS = [
+    "labelchain-finalize-job",
+    "labelchain-job-events",
+    "labelchain-execution-ended",
+    "labelchain-reconcile",
+]
+WRITING_FUNCTIONS = {"labelchain-create-job", "labelchain-prepare-dataset", "labelchain-compare-jobs"}
 PASSED_TO_SAGEMAKER = {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
 
 
@@ -54,7 +79,7 @@ def test_no_policy_statement_denies_or_allows_beyond_allow(assembly: CloudAssemb
             assert "NotResource" not in statement
 
 
-@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("name", JOB_FUNCTIONS)
 def test_function_sagemaker_permissions_are_only_on_this_prefixs_labeling_jobs(
     assembly: CloudAssembly, name: str
 ) -> None:
@@ -74,10 +99,52 @@ def test_only_create_job_creates_and_tags_labeling_jobs(assembly: CloudAssembly)
     assert granted == {name: creating if name == "labelchain-create-job" else set() for name in FUNCTIONS}
 
 
-def test_no_function_may_stop_or_delete_anything_in_sagemaker(assembly: CloudAssembly) -> None:
+@pytest.mark.parametrize("name", sorted(set(FUNCTIONS) - set(JOB_FUNCTIONS)))
+def test_functions_outside_the_job_lifecycle_call_no_sagemaker(assembly: CloudAssembly, name: str) -> None:
+    actions = _actions(assembly.function_role_statements(name))
+
+    assert not {a for a in actions if a.startswith("sagemaker:")}
+
+
+def test_only_execution_ended_and_reconcile_may_stop_labeling_jobs_and_nothing_may_delete(
+    assembly: CloudAssembly,
+) -> None:
+    stopping: dict[str, set[str]] = {}
     for name in FUNCTIONS:
-        actions = _actions(assembly.function_role_statements(name))
-        assert not {a for a in actions if a.startswith(("sagemaker:Stop", "sagemaker:Delete"))}, name
+        statements = assembly.function_role_statements(name)
+        actions = _actions(statements)
+        stopping[name] = {a for a in actions if a.startswith("sagemaker:Stop")}
+        assert not {a for a in actions if a.startswith("sagemaker:Delete")}, name
+        for statement in _granting(statements, "sagemaker:StopLabelingJob"):
+            assert as_list(statement["Resource"]) == [LABELING_JOBS], name
+
+    assert stopping == {
+        name: {"sagemaker:StopLabelingJob"} if name in STOPPING_FUNCTIONS else set() for name in FUNCTIONS
+    }
+
+
+def test_each_function_may_call_only_the_step_functions_actions_it_uses(assembly: CloudAssembly) -> None:
+    resume = ("states:SendTaskSuccess", LABELING_JOB_MACHINE)
+    describe = ("states:DescribeExecution", LABELING_JOB_EXECUTIONS)
+    stop = ("states:StopExecution", LABELING_JOB_EXECUTIONS)
+    expected = {
+        "labelchain-watch-job": {resume},
+        "labelchain-job-events": {resume, describe},
+        "labelchain-execution-ended": {describe, stop},
+        "labelchain-reconcile": {resume, describe},
+    }
+
+    granted = {
+        name: {
+            (action, resource)
+            for statement in assembly.function_role_statements(name)
+            for action in as_list(statement["Action"])
+            if action.startswith("states:")
+            for resource in as_list(statement["Resource"])
+        }
+        for name in FUNCTIONS
+    }
+    assert granted == {name: expected.get(name, set()) for name in FUNCTIONS}
 
 
 def test_create_job_passes_only_the_ground_truth_role_and_only_to_sagemaker(assembly: CloudAssembly) -> None:
@@ -88,7 +155,7 @@ def test_create_job_passes_only_the_ground_truth_role_and_only_to_sagemaker(asse
     assert statement["Condition"] == PASSED_TO_SAGEMAKER
 
 
-@pytest.mark.parametrize("name", [n for n in FUNCTIONS if n != "labelchain-create-job"])
+@pytest.mark.parametrize("name", [n for n in FUNCTIONS if n not in WRITING_FUNCTIONS])
 def test_other_functions_cannot_pass_roles_or_write_s3(assembly: CloudAssembly, name: str) -> None:
     actions = _actions(assembly.function_role_statements(name))
 
@@ -107,13 +174,39 @@ def test_create_job_reads_the_data_bucket_and_writes_only_under_labelchain(assem
     assert not {a for a in _actions(statements) if a.startswith("s3:Delete")}
 
 
+@pytest.mark.parametrize(
+    ("name", "bucket", "prefix"),
+    [
+        ("labelchain-prepare-dataset", "StorageDataBucket", "labelchain/experiments/"),
+        ("labelchain-compare-jobs", "StorageOutputBucket", "experiments/"),
+    ],
+)
+def test_experiment_functions_write_only_under_their_experiments_prefix(
+    assembly: CloudAssembly, name: str, bucket: str, prefix: str
+) -> None:
+    arn = f"<{_logical_id(assembly, 'AWS::S3::Bucket', bucket)}.Arn>"
+    statements = assembly.function_role_statements(name)
+    writing = [
+        s
+        for s in statements
+        if any(a.startswith(("s3:Put", "s3:Delete", "s3:Abort")) for a in as_list(s["Action"]))
+    ]
+
+    assert writing
+    assert {r for s in writing for r in as_list(s["Resource"])} == {f"{arn}/{prefix}*"}
+    assert "iam:PassRole" not in _actions(statements)
+
+
 def test_the_write_prefix_is_where_create_job_puts_its_files() -> None:
     assert f"{JOB_FILES_PREFIX}/" == DATA_BUCKET_WRITE_PREFIX
 
 
-def test_record_metrics_reads_but_never_writes_the_output_bucket(assembly: CloudAssembly) -> None:
+@pytest.mark.parametrize("name", FINALIZING_FUNCTIONS)
+def test_finalizing_functions_read_but_never_write_the_output_bucket(
+    assembly: CloudAssembly, name: str
+) -> None:
     output = f"<{_logical_id(assembly, 'AWS::S3::Bucket', 'StorageOutputBucket')}.Arn>"
-    statements = assembly.function_role_statements("labelchain-record-metrics")
+    statements = assembly.function_role_statements(name)
 
     (read,) = _granting(statements, "s3:GetObject*")
     assert set(as_list(read["Resource"])) == {output, f"{output}/*"}
@@ -124,10 +217,15 @@ def test_record_metrics_reads_but_never_writes_the_output_bucket(assembly: Cloud
     ("name", "buckets"),
     [
         ("labelchain-create-job", {"StorageDataBucket"}),
-        ("labelchain-poll-job", set()),
-        ("labelchain-extract-model", set()),
-        ("labelchain-record-metrics", {"StorageOutputBucket"}),
+        ("labelchain-watch-job", set()),
+        ("labelchain-finalize-job", {"StorageOutputBucket"}),
+        ("labelchain-job-events", {"StorageOutputBucket"}),
+        ("labelchain-execution-ended", {"StorageOutputBucket"}),
+        ("labelchain-reconcile", {"StorageOutputBucket"}),
         ("labelchain-record-failure", set()),
+        ("labelchain-resolve-trigger", {"StorageDataBucket"}),
+        ("labelchain-prepare-dataset", {"StorageDataBucket"}),
+        ("labelchain-compare-jobs", {"StorageOutputBucket"}),
     ],
 )
 def test_each_function_reaches_only_the_buckets_it_reads(
@@ -154,10 +252,19 @@ def test_each_function_may_call_only_the_table_actions_it_uses(
 
     granted = {a for s in statements for a in as_list(s["Action"]) if a.startswith("dynamodb:")}
     assert granted == set(TABLE_ACTIONS.get(spec.construct_id, ()))
-    assert not granted & {"dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:Query"}
+    assert not {a for a in granted if a.startswith(("dynamodb:Scan", "dynamodb:Delete", "dynamodb:Batch"))}
+    # Only the reconciler queries (the sparse active-jobs index); nobody reads the table wholesale.
+    assert ("dynamodb:Query" in granted) == (spec.construct_id == RECONCILE.construct_id)
     for statement in statements:
         if any(a.startswith("dynamodb:") for a in as_list(statement["Action"])):
             assert set(as_list(statement["Resource"])) <= {table, f"{table}/index/*"}
+
+
+def test_the_reconciler_may_query_the_tables_indexes(assembly: CloudAssembly) -> None:
+    table = f"<{_logical_id(assembly, 'AWS::DynamoDB::Table', 'JobsTable')}.Arn>"
+
+    (query,) = _granting(assembly.function_role_statements("labelchain-reconcile"), "dynamodb:Query")
+    assert f"{table}/index/*" in as_list(query["Resource"])
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
@@ -289,9 +396,8 @@ def test_each_state_machine_may_invoke_only_the_functions_it_runs(assembly: Clou
     expected = {
         "LabelingJobStateMachineRole": function_ids(
             "labelchain-create-job",
-            "labelchain-poll-job",
-            "labelchain-extract-model",
-            "labelchain-record-metrics",
+            "labelchain-watch-job",
+            "labelchain-finalize-job",
             "labelchain-record-failure",
             "labelchain-resolve-trigger",
         ),

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import botocore.session
 import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.definitions import placeholder_arns, state_machine_definition
-from infra.labeling_job_workflow import LABELING_JOB_STATUSES, LabelingJobStates
+from infra.labeling_job_workflow import (
+    MIN_TRANSIENT_RETRY_SECONDS,
+    LabelingJobStates,
+    quota_retry_attempts,
+    transient_retry_seconds,
+)
 from labelchain.errors import RETRYABLE_ERRORS, LabelChainError
 from tests.infra.conftest import CloudAssembly
 
 pytestmark = pytest.mark.infra
 
 S = LabelingJobStates
-LAMBDA_TASKS = [S.CREATE_JOB, S.POLL_JOB, S.EXTRACT_MODEL, S.RECORD_METRICS, S.RECORD_FAILURE]
-BUSINESS_TASKS = [S.CREATE_JOB, S.POLL_JOB, S.EXTRACT_MODEL, S.RECORD_METRICS]
+LAMBDA_TASKS = [S.CREATE_JOB, S.WAIT_FOR_JOB, S.FINALIZE, S.RECORD_FAILURE, S.RESOLVE_TRIGGER]
+BUSINESS_TASKS = [S.CREATE_JOB, S.WAIT_FOR_JOB, S.FINALIZE, S.RESOLVE_TRIGGER]
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:labelchain-"
 
 
@@ -39,8 +43,8 @@ def states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _choices(state: dict[str, Any]) -> dict[str, str]:
-    """Choice rules as {status: next state}, all on $.poll.status."""
-    assert {rule["Variable"] for rule in state["Choices"]} == {"$.poll.status"}
+    """Choice rules as {status: next state}, all on Finalize's $.result.status."""
+    assert {rule["Variable"] for rule in state["Choices"]} == {"$.result.status"}
     return {rule["StringEquals"]: rule["Next"] for rule in state["Choices"]}
 
 
@@ -96,62 +100,71 @@ def test_console_input_goes_straight_to_create_job_and_a_trigger_is_resolved_fir
     assert states[S.RESOLVE_TRIGGER]["Catch"][0]["Next"] == S.RECORD_FAILURE
 
 
-def test_the_job_is_created_then_polled_after_a_wait_chosen_by_pollsjob(states: dict[str, Any]) -> None:
-    assert states[S.CREATE_JOB]["Next"] == S.WAIT_FOR_PROGRESS
-    assert states[S.WAIT_FOR_PROGRESS] == {
-        "Type": "Wait",
-        "SecondsPath": "$.poll.wait_seconds",
-        "Next": S.POLL_JOB,
-    }
-    assert states[S.POLL_JOB]["Next"] == S.JOB_STATUS
-
-
-def test_job_status_routes_every_sagemaker_status_and_fails_on_anything_else(states: dict[str, Any]) -> None:
-    routes = _choices(states[S.JOB_STATUS])
-
-    assert routes == {
-        "Initializing": S.WAIT_FOR_PROGRESS,
-        "InProgress": S.WAIT_FOR_PROGRESS,
-        "Stopping": S.WAIT_FOR_PROGRESS,
-        "Completed": S.EXTRACT_MODEL,
-        "Failed": S.RECORD_METRICS,
-        "Stopped": S.RECORD_METRICS,
-    }
-    assert states[S.JOB_STATUS]["Default"] == S.UNKNOWN_JOB_STATUS
-    assert states[S.UNKNOWN_JOB_STATUS]["Type"] == "Fail"
-
-
-def test_the_choice_covers_exactly_the_statuses_of_the_sagemaker_api_model(states: dict[str, Any]) -> None:
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    statuses = set(model.shape_for("LabelingJobStatus").enum)
-
-    assert set(_choices(states[S.JOB_STATUS])) == statuses == set(LABELING_JOB_STATUSES)
-
-
-def test_a_completed_job_records_its_model_then_its_metrics_and_succeeds_with_the_result(
+def test_the_job_is_created_then_waited_for_without_a_poll_loop_then_finalized(
     states: dict[str, Any],
 ) -> None:
-    assert states[S.EXTRACT_MODEL]["Next"] == S.RECORD_METRICS
-    assert states[S.RECORD_METRICS]["Next"] == S.JOB_OUTCOME
+    assert states[S.CREATE_JOB]["Next"] == S.WAIT_FOR_JOB
+    assert states[S.WAIT_FOR_JOB]["Next"] == S.FINALIZE
+    assert states[S.FINALIZE]["Next"] == S.JOB_OUTCOME
+    assert not [name for name, state in states.items() if state["Type"] == "Wait"]
+
+
+def test_wait_for_job_hands_watchjob_a_task_token_and_rearms_after_a_day_without_news(
+    states: dict[str, Any],
+) -> None:
+    wait = states[S.WAIT_FOR_JOB]
+
+    assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert wait["Parameters"]["FunctionName"] == f"{ARN}watch-job"
+    assert wait["Parameters"]["Payload"] == {
+        "job_name.$": "$.job_name",
+        "project.$": "$.project",
+        "task_token.$": "$$.Task.Token",
+        "execution": {"id.$": "$$.Execution.Id", "name.$": "$$.Execution.Name"},
+    }
+    assert wait["ResultPath"] == "$.watch"
+    assert wait["TimeoutSeconds"] == 24 * 3600
+    rearm = wait["Retry"][0]
+    assert rearm["ErrorEquals"] == ["States.Timeout"]
+    # Re-armed for longer than the execution may live, so the wait never gives up before the job does.
+    assert rearm["MaxAttempts"] * wait["TimeoutSeconds"] > 31 * 24 * 3600
+
+
+def test_create_job_waits_out_the_accounts_job_quota_for_up_to_a_day(states: dict[str, Any]) -> None:
+    (quota,) = [r for r in states[S.CREATE_JOB]["Retry"] if r["ErrorEquals"] == ["LabelingJobQuotaExceeded"]]
+    delays, delay = [], quota["IntervalSeconds"]
+    for _ in range(quota["MaxAttempts"]):
+        delays.append(min(delay, quota["MaxDelaySeconds"]))
+        delay = min(delay * quota["BackoffRate"], quota["MaxDelaySeconds"])
+
+    assert quota["MaxAttempts"] == quota_retry_attempts(24)
+    assert 24 * 3600 <= sum(delays) < 25 * 3600
+    assert "JitterStrategy" not in quota or quota["JitterStrategy"] == "NONE"
+
+
+def test_finalize_decides_the_outcome_and_a_completed_job_succeeds_with_its_result(
+    states: dict[str, Any],
+) -> None:
     assert _choices(states[S.JOB_OUTCOME]) == {
         "Completed": S.JOB_SUCCEEDED,
         "Failed": S.JOB_FAILED,
         "Stopped": S.JOB_STOPPED,
     }
     assert states[S.JOB_OUTCOME]["Default"] == S.UNKNOWN_JOB_STATUS
+    assert states[S.UNKNOWN_JOB_STATUS]["Type"] == "Fail"
     assert states[S.JOB_SUCCEEDED] == {"Type": "Succeed", "OutputPath": "$.result"}
 
 
-def test_failed_and_stopped_jobs_fail_the_execution_with_sagemakers_reason(states: dict[str, Any]) -> None:
+def test_failed_and_stopped_jobs_fail_the_execution_with_the_reason(states: dict[str, Any]) -> None:
     assert states[S.JOB_FAILED] == {
         "Type": "Fail",
         "Error": "LabelingJobFailed",
-        "CausePath": "$.poll.failure_reason",
+        "CausePath": "$.result.failure_reason",
     }
     assert states[S.JOB_STOPPED] == {
         "Type": "Fail",
         "Error": "LabelingJobStopped",
-        "CausePath": "$.poll.failure_reason",
+        "CausePath": "$.result.failure_reason",
     }
 
 
@@ -171,19 +184,7 @@ def test_failed_and_stopped_jobs_fail_the_execution_with_sagemakers_reason(state
             },
             "$",
         ),
-        (
-            S.POLL_JOB,
-            "poll-job",
-            {"job_name.$": "$.job_name", "project.$": "$.project", "previous.$": "$.poll"},
-            "$.poll",
-        ),
-        (S.EXTRACT_MODEL, "extract-model", {"job_name.$": "$.job_name", "project.$": "$.project"}, "$.model"),
-        (
-            S.RECORD_METRICS,
-            "record-metrics",
-            {"job_name.$": "$.job_name", "project.$": "$.project"},
-            "$.result",
-        ),
+        (S.FINALIZE, "finalize-job", {"job_name.$": "$.job_name", "project.$": "$.project"}, "$.result"),
         (
             S.RECORD_FAILURE,
             "record-failure",
@@ -206,32 +207,38 @@ def test_each_task_honours_the_handler_contract(
 
 
 @pytest.mark.parametrize("state", LAMBDA_TASKS)
-def test_every_task_retries_lambda_service_errors_then_transient_errors_with_capped_jittered_backoff(
+def test_every_task_retries_lambda_failures_and_transient_errors_for_at_least_15_minutes(
     states: dict[str, Any], state: str
 ) -> None:
-    service, transient = states[state]["Retry"]
+    (transient,) = [r for r in states[state]["Retry"] if "TransientServiceError" in r["ErrorEquals"]]
 
-    assert "Lambda.ServiceException" in service["ErrorEquals"]
-    assert transient == {
-        "ErrorEquals": ["TransientServiceError", "Lambda.TooManyRequestsException"],
-        "IntervalSeconds": 2,
-        "MaxAttempts": 6,
-        "BackoffRate": 2,
-        "MaxDelaySeconds": 60,
-        "JitterStrategy": "FULL",
-    }
+    assert {
+        "TransientServiceError",
+        "Lambda.TooManyRequestsException",
+        "Lambda.ServiceException",
+        "Lambda.Unknown",
+        "Sandbox.Timedout",
+    } <= set(transient["ErrorEquals"])
+    waited, delay = 0.0, transient["IntervalSeconds"]
+    for _ in range(transient["MaxAttempts"]):
+        waited += min(delay, transient["MaxDelaySeconds"])
+        delay *= transient["BackoffRate"]
+    assert waited == transient_retry_seconds() >= MIN_TRANSIENT_RETRY_SECONDS
+    assert transient.get("JitterStrategy", "NONE") == "NONE"  # no jitter: the 15-minute floor is exact
 
 
 @pytest.mark.parametrize("state", LAMBDA_TASKS)
-def test_no_domain_error_other_than_transient_ones_is_ever_retried(
+def test_no_domain_error_is_retried_except_transient_and_quota_errors(
     states: dict[str, Any], state: str
 ) -> None:
     retried = {error for retrier in states[state]["Retry"] for error in retrier["ErrorEquals"]}
     domain_errors = {cls.__name__ for cls in _all_subclasses(LabelChainError)}
-    retryable = {cls.__name__ for cls in RETRYABLE_ERRORS}
+    allowed = {cls.__name__ for cls in RETRYABLE_ERRORS} | (
+        {"LabelingJobQuotaExceeded"} if state == S.CREATE_JOB else set()
+    )
 
-    assert retried & domain_errors == retryable == {"TransientServiceError"}
-    assert not retried & {"States.ALL", "States.TaskFailed", "Lambda.Unknown"}
+    assert retried & domain_errors == allowed
+    assert not retried & {"States.ALL", "States.TaskFailed"}
 
 
 @pytest.mark.parametrize("state", BUSINESS_TASKS)

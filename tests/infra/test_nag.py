@@ -86,4 +86,21 @@ def test_suppressed_findings_are_limited_to_wildcards_and_the_pinned_runtime(ass
         for violation in _aws_solutions_report(assembly)["suppressedViolations"]
     }
 
-    assert rules == {"AwsSolutions-IAM5", "AwsSolutions-L1"}
+    assert rules == {"AwsSolutions-IAM5", "AwsSolutions-L1", "AwsSolutions-SQS3"}
+
+
+def test_only_the_event_dead_letter_queue_goes_without_a_dead_letter_queue(assembly: CloudAssembly) -> None:
+    (queue,) = assembly.resources("AWS::SQS::Queue")
+    paths = {
+        path
+        for path, rule_id, _ in _acknowledgments(assembly)
+        if rule_id == "AwsSolutions::AwsSolutions-SQS3"
+    }
+
+    assert paths == {f"/{STACK_ID}/EventDeadLetters/Queue"}
+    logical_ids = [
+        entry["data"]
+        for entry in assembly.metadata[f"/{STACK_ID}/EventDeadLetters/Queue/Resource"]
+        if entry["type"] == "aws:cdk:logicalId"
+    ]
+    assert logical_ids == [queue]

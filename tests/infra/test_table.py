@@ -1,11 +1,12 @@
-"""The job table: keys, index, billing, recovery, encryption, expiry, retention."""
+"""The job table: keys, indexes, billing, recovery, encryption, expiry, retention."""
 
 from __future__ import annotations
 
 import pytest
 from aws_cdk.assertions import Template
 
-from infra.table import GSI1_NAME, TTL_ATTRIBUTE
+from infra.table import GSI1_NAME
+from labelchain.core.records import ACTIVE_INDEX, TTL_ATTRIBUTE
 from tests.infra.conftest import CloudAssembly
 
 pytestmark = pytest.mark.infra
@@ -25,7 +26,9 @@ def test_one_on_demand_table_keyed_by_pk_and_sk(template: Template) -> None:
     )
 
 
-def test_gsi1_serves_a_projects_jobs_in_time_order_with_every_attribute(template: Template) -> None:
+def test_gsi1_serves_a_projects_jobs_in_time_order_and_gsi2_the_active_jobs_with_every_attribute(
+    template: Template,
+) -> None:
     template.has_resource_properties(
         "AWS::DynamoDB::Table",
         {
@@ -37,10 +40,19 @@ def test_gsi1_serves_a_projects_jobs_in_time_order_with_every_attribute(template
                         {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
                     ],
                     "Projection": {"ProjectionType": "ALL"},
-                }
+                },
+                {
+                    "IndexName": ACTIVE_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "gsi2pk", "KeyType": "HASH"},
+                        {"AttributeName": "gsi2sk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                },
             ],
         },
     )
+    assert (GSI1_NAME, ACTIVE_INDEX) == ("gsi1", "gsi2")
 
 
 def test_every_key_attribute_is_a_string(assembly: CloudAssembly) -> None:
@@ -52,6 +64,8 @@ def test_every_key_attribute_is_a_string(assembly: CloudAssembly) -> None:
         "sk": "S",
         "gsi1pk": "S",
         "gsi1sk": "S",
+        "gsi2pk": "S",
+        "gsi2sk": "S",
     }
 
 

@@ -1,4 +1,4 @@
-"""Test doubles built from real clients: moto for S3/DynamoDB, botocore Stubber for SageMaker.
+"""Test doubles built from real clients: moto for S3/DynamoDB/Step Functions, botocore Stubber for SageMaker.
 
 Stubber checks every SageMaker request against botocore's API model, which moto does not; moto
 gives S3 and DynamoDB real behaviour (conditional writes, pagination) in-process.
@@ -18,10 +18,14 @@ from moto import mock_aws
 
 from labelchain.adapters.s3 import ObjectStore
 from labelchain.adapters.sagemaker import LabelingJobs
+from labelchain.adapters.stepfunctions import Executions
 from labelchain.adapters.store import JobStore
-from labelchain.core.naming import EXECUTION_TAG, execution_fingerprint
+from labelchain.core.naming import EXECUTION_TAG, execution_fingerprint, state_machine_name
 from labelchain.core.prices import DEFAULT_PRICES
 from labelchain.core.records import (
+    ACTIVE_INDEX,
+    ACTIVE_INDEX_PARTITION_KEY,
+    ACTIVE_INDEX_SORT_KEY,
     PARTITION_KEY,
     PROJECT_INDEX,
     PROJECT_INDEX_PARTITION_KEY,
@@ -30,6 +34,7 @@ from labelchain.core.records import (
     JobRecord,
 )
 from labelchain.services.runtime import Runtime
+from labelchain.settings import Settings
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 
 ACS_BOUNDING_BOX = f"arn:aws:lambda:{REGION}:432418664414:function:ACS-BoundingBox"
@@ -56,7 +61,14 @@ def create_table(dynamodb: Any, table_name: str = TEST_SETTINGS.table_name) -> N
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
             {"AttributeName": name, "AttributeType": "S"}
-            for name in (PARTITION_KEY, SORT_KEY, PROJECT_INDEX_PARTITION_KEY, PROJECT_INDEX_SORT_KEY)
+            for name in (
+                PARTITION_KEY,
+                SORT_KEY,
+                PROJECT_INDEX_PARTITION_KEY,
+                PROJECT_INDEX_SORT_KEY,
+                ACTIVE_INDEX_PARTITION_KEY,
+                ACTIVE_INDEX_SORT_KEY,
+            )
         ],
         KeySchema=[
             {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
@@ -70,7 +82,15 @@ def create_table(dynamodb: Any, table_name: str = TEST_SETTINGS.table_name) -> N
                     {"AttributeName": PROJECT_INDEX_SORT_KEY, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": ACTIVE_INDEX,
+                "KeySchema": [
+                    {"AttributeName": ACTIVE_INDEX_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": ACTIVE_INDEX_SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
         ],
     )
 
@@ -101,17 +121,45 @@ def sagemaker_stub() -> tuple[Any, Stubber]:
 
 
 def make_runtime(
-    sagemaker: Any, clock: FixedClock | None = None, *, s3: Any = None, dynamodb: Any = None
+    sagemaker: Any,
+    clock: FixedClock | None = None,
+    *,
+    s3: Any = None,
+    dynamodb: Any = None,
+    stepfunctions: Any = None,
+    settings: Settings = TEST_SETTINGS,
 ) -> Runtime:
-    """A Runtime over moto S3/DynamoDB (inside ``mock_aws``; new clients unless given) and the given
-    SageMaker client."""
+    """A Runtime over moto S3/DynamoDB/Step Functions (inside ``mock_aws``; new clients unless given) and
+    the given SageMaker client."""
     return Runtime(
-        settings=TEST_SETTINGS,
+        settings=settings,
         jobs=LabelingJobs(sagemaker),
         objects=ObjectStore(s3 or boto3.client("s3", region_name=REGION)),
-        store=JobStore(dynamodb or boto3.client("dynamodb", region_name=REGION), TEST_SETTINGS.table_name),
+        store=JobStore(dynamodb or boto3.client("dynamodb", region_name=REGION), settings.table_name),
         clock=clock or FixedClock(),
+        executions_adapter=Executions(stepfunctions or boto3.client("stepfunctions", region_name=REGION)),
     )
+
+
+STATES_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/labelchain-states"
+WAITING_DEFINITION = json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}})
+"""A stand-in definition: moto (without its execution engine) keeps every started execution RUNNING
+until it is stopped, which is all the lifecycle services need to see."""
+
+
+def create_state_machine(stepfunctions: Any, suffix: str) -> str:
+    """A moto state machine named as infra/ names LabelChain's (``<prefix>-<suffix>``); returns its ARN."""
+    name = state_machine_name(TEST_SETTINGS.resource_prefix, suffix)
+    response = stepfunctions.create_state_machine(
+        name=name, definition=WAITING_DEFINITION, roleArn=STATES_ROLE_ARN
+    )
+    return str(response["stateMachineArn"])
+
+
+def execution_arn(suffix: str, execution_name: str) -> str:
+    """The ARN Step Functions gives execution ``execution_name`` of LabelChain's ``suffix`` machine."""
+    machine = state_machine_name(TEST_SETTINGS.resource_prefix, suffix)
+    return f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{execution_name}"
 
 
 def describe_response(

@@ -43,6 +43,8 @@ class ScriptedSageMaker:
         self._params = threading.local()
         self.created: dict[str, dict[str, Any]] = {}
         self.describes: dict[str, int] = {}
+        self.stops: list[str] = []
+        self._forced: dict[str, str] = {}
         self._scripts: dict[str, JobScript] = {}
         events = self.client.meta.events
         events.register("before-parameter-build.sagemaker", self._remember_params)
@@ -65,14 +67,22 @@ class ScriptedSageMaker:
                     script.on_create(name, params)
                 arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/{name}"
                 return ok, {"LabelingJobArn": arn, "ResponseMetadata": {"HTTPStatusCode": 200}}
+            if model.name == "StopLabelingJob":
+                if name not in self.created:
+                    raise ClientError({"Error": {"Code": "ResourceNotFound", "Message": name}}, model.name)
+                if self._current(name, advance=False) in {"Completed", "Failed", "Stopped"}:
+                    raise ClientError(
+                        {"Error": {"Code": "ValidationException", "Message": "ended"}}, model.name
+                    )
+                self.stops.append(name)
+                self._forced[name] = "Stopped"
+                return ok, {"ResponseMetadata": {"HTTPStatusCode": 200}}
             if model.name == "DescribeLabelingJob":
                 if name not in self.created:
                     raise ClientError({"Error": {"Code": "ResourceNotFound", "Message": name}}, model.name)
                 script = self._scripts[name]
-                seen = self.describes.get(name, 0)
-                self.describes[name] = seen + 1
-                status = script.statuses[min(seen, len(script.statuses) - 1)]
-                ended = status == script.statuses[-1]
+                status = self._current(name, advance=True)
+                ended = status in {"Completed", "Failed", "Stopped"}
                 details = (
                     {"modified": EXAMPLE_TIME + timedelta(hours=4), **script.final}
                     if ended
@@ -83,3 +93,19 @@ class ScriptedSageMaker:
                 response["ResponseMetadata"] = {"HTTPStatusCode": 200}
                 return ok, response
         raise AssertionError(f"unexpected SageMaker call {model.name}")
+
+    def _current(self, name: str, *, advance: bool) -> str:
+        """The job's status now: forced (set_status, a stop) or the next one of its script."""
+        if name in self._forced:
+            return self._forced[name]
+        statuses = self._scripts[name].statuses
+        seen = self.describes.get(name, 0)
+        if advance:
+            self.describes[name] = seen + 1
+            return statuses[min(seen, len(statuses) - 1)]
+        return statuses[min(max(seen - 1, 0), len(statuses) - 1)]
+
+    def set_status(self, name: str, status: str) -> None:
+        """From now on the job reports ``status`` (e.g. it ended, or was stopped in the console)."""
+        with self._lock:
+            self._forced[name] = status

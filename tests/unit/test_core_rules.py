@@ -1,5 +1,5 @@
 """Specification of the pure rules every Lambda relies on: region ARNs, the task-type catalog, job
-names, manifest scanning, the polling budget, the worker UI files and the execution input model.
+names, manifest scanning, the worker UI files and the execution input model.
 
 No AWS: everything here is computed from ``labelchain.core``.
 """
@@ -9,25 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from labelchain.core.catalog import CATALOG, TaskType, spec_for
-from labelchain.core.job_input import JobInput, TaskSpec, parse_job_input
+from labelchain.core.job_input import JobInput, PublicWorkforce, TaskSpec, parse_job_input
 from labelchain.core.json_stream import MalformedJsonStreamError
 from labelchain.core.manifest import MAX_LINE_BYTES, MAX_REPORTED_PROBLEMS, ManifestProblem, scan_manifest
 from labelchain.core.naming import MAX_JOB_NAME_LENGTH, job_name_for_execution
-from labelchain.core.polling import (
-    EVENTS_PER_POLL_CYCLE,
-    HISTORY_EVENT_LIMIT,
-    MAX_WAIT_SECONDS,
-    MIN_WAIT_SECONDS,
-    history_events_for_duration,
-    next_wait_seconds,
-    polls_for_duration,
-)
 from labelchain.core.regions import (
     ALGORITHM_SPECIFICATION_ACCOUNT,
     GROUND_TRUTH_LAMBDA_ACCOUNTS,
@@ -163,7 +155,9 @@ def test_every_region_and_task_type_gets_arns_from_the_table_and_the_catalog(
     ],
     ids=["pre", "acs", "algorithm", "public-workteam"],
 )
-def test_a_region_outside_the_table_is_a_configuration_error_naming_the_supported_ones(arn_for) -> None:
+def test_a_region_outside_the_table_is_a_configuration_error_naming_the_supported_ones(
+    arn_for: Callable[[str, TaskType], str],
+) -> None:
     with pytest.raises(ConfigurationError) as refused:
         arn_for("eu-north-1", TaskType.BOUNDING_BOX)
 
@@ -397,44 +391,6 @@ def test_a_manifest_line_over_the_limit_is_refused_wherever_it_ends(chunks: list
         scan_manifest(chunks, "source-ref")
 
 
-# --- the polling budget -----------------------------------------------------------------------------
-
-FIXED_OVERHEAD_EVENTS = 30
-"""History events of one execution outside the poll loop (start, CreateJob, extract, metrics, end)."""
-
-
-def test_a_30_day_job_fits_one_execution_and_a_fixed_30_second_poll_would_not() -> None:
-    thirty_days = 30 * 24 * 3600
-
-    polls = polls_for_duration(thirty_days)
-    events = FIXED_OVERHEAD_EVENTS + EVENTS_PER_POLL_CYCLE * polls
-    fixed_polls = thirty_days // 30
-    fixed_events = FIXED_OVERHEAD_EVENTS + EVENTS_PER_POLL_CYCLE * fixed_polls
-
-    assert polls == 1_476
-    assert events == 30 + 9 * 1_476 == 13_314
-    assert events < HISTORY_EVENT_LIMIT == 25_000
-    assert history_events_for_duration(thirty_days, FIXED_OVERHEAD_EVENTS, EVENTS_PER_POLL_CYCLE) == events
-    assert fixed_polls == 86_400
-    assert fixed_events == 30 + 9 * 86_400 == 777_630
-    assert fixed_events > HISTORY_EVENT_LIMIT
-    # A fixed 30 s poll runs out of history after (25,000 - 30) // 9 = 2,774 polls: about 23 hours.
-    assert (HISTORY_EVENT_LIMIT - FIXED_OVERHEAD_EVENTS) // EVENTS_PER_POLL_CYCLE * 30 / 3600 < 24
-
-
-@pytest.mark.parametrize(
-    ("elapsed", "wait"),
-    [(0, 60), (-5, 60), (599, 60), (601, 61), (3_600, 360), (17_999, 1_800), (30 * 86_400, 1_800)],
-)
-def test_the_wait_is_a_tenth_of_the_jobs_age_between_one_and_thirty_minutes(elapsed: int, wait: int) -> None:
-    assert next_wait_seconds(elapsed) == wait
-    assert MIN_WAIT_SECONDS <= wait <= MAX_WAIT_SECONDS
-
-
-def test_a_job_that_ends_before_the_first_poll_is_seen_at_the_first_poll() -> None:
-    assert polls_for_duration(30) == 1
-
-
 # --- worker UI files --------------------------------------------------------------------------------
 
 
@@ -545,6 +501,7 @@ def test_a_price_given_as_a_json_number_is_read_exactly() -> None:
 
     job_input = parse_job_input(raw)
 
+    assert isinstance(job_input.workforce, PublicWorkforce)
     assert job_input.workforce.price_per_task_usd == Decimal("0.036")
 
 

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from botocore.stub import Stubber
 
 from labelchain.core.prices import DEFAULT_PRICES
 from labelchain.core.records import JobRecord, ModelPointer
-from labelchain.errors import JobNameConflict, ServiceQuotaExceeded, TransientServiceError
+from labelchain.errors import JobNameConflict, LabelingJobQuotaExceeded, TransientServiceError
 from labelchain.services.create_job import create_labeling_job
 from labelchain.services.events import CreateJobEvent, CreateJobResult, ExecutionRef
 from labelchain.services.runtime import Runtime
@@ -105,6 +106,13 @@ def bird_input(**changes: Any) -> dict[str, Any]:
     """The bird example pointed at the test manifest, with top-level changes."""
     raw = json.loads(EXAMPLE.read_text())
     return {**raw, "manifest": MANIFEST_URI, **changes}
+
+
+def stored(world: World) -> JobRecord:
+    """The job's record (the test fails here if CreateJob left none)."""
+    record = world.runtime.store.get_job(JOB_NAME)
+    assert record is not None, f"no record of {JOB_NAME}"
+    return record
 
 
 def start(world: World, raw: dict[str, Any], execution: ExecutionRef = EXECUTION) -> CreateJobResult:
@@ -194,13 +202,12 @@ def test_the_bird_example_starts_exactly_the_documented_labeling_job(world: Worl
     assert len(world.calls("CreateLabelingJob")) == 1
 
 
-def test_the_result_names_the_new_job_and_asks_for_a_first_poll_in_a_minute(world: World) -> None:
+def test_the_result_names_the_new_job_and_nothing_else(world: World) -> None:
     sagemaker_creates(world)
 
     result = start(world, bird_input())
 
-    assert (result.job_name, result.project, result.adopted) == (JOB_NAME, "birds", False)
-    assert (result.poll.status, result.poll.wait_seconds) == ("Initializing", 60)
+    assert result.model_dump() == {"job_name": JOB_NAME, "project": "birds", "adopted": False}
 
 
 def test_the_label_category_file_lists_the_labels_in_ground_truths_format(world: World) -> None:
@@ -233,7 +240,7 @@ def test_the_job_record_keeps_what_the_cost_report_needs(world: World) -> None:
 
     start(world, bird_input())
 
-    record = world.runtime.store.get_job(JOB_NAME)
+    record = stored(world)
     assert record.object_count == 1250
     assert record.prices == DEFAULT_PRICES
     assert record.prices.version == "aws-gt-tutorial-2019"
@@ -259,7 +266,7 @@ def test_a_jobs_price_override_is_named_in_the_records_price_version(world: Worl
 
     start(world, bird_input(prices={"object_fee_usd": "0.09"}))
 
-    prices = world.runtime.store.get_job(JOB_NAME).prices
+    prices = stored(world).prices
     assert prices.version == "aws-gt-tutorial-2019+overrides(object_fee_usd)"
     assert prices.object_fee_usd == Decimal("0.09")
 
@@ -276,7 +283,7 @@ def test_without_auto_labeling_no_algorithm_is_configured_and_a_small_manifest_i
 
     (request,) = world.calls("CreateLabelingJob")
     assert "LabelingJobAlgorithmsConfig" not in request
-    record = world.runtime.store.get_job(JOB_NAME)
+    record = stored(world)
     assert (record.object_count, record.auto_labeling) == (10, False)
 
 
@@ -296,7 +303,7 @@ def test_a_team_workforce_is_charged_the_jobs_task_price_override(world: World, 
     (request,) = world.calls("CreateLabelingJob")
     assert request["HumanTaskConfig"]["WorkteamArn"] == team
     assert "PublicWorkforceTaskPrice" not in request["HumanTaskConfig"]
-    workforce = world.runtime.store.get_job(JOB_NAME).workforce
+    workforce = stored(world).workforce
     assert (workforce.kind, workforce.workteam_arn, workforce.task_price_usd) == (kind, team, "0.05")
 
 
@@ -306,7 +313,7 @@ def test_a_private_workforce_without_a_price_costs_nothing_per_task(world: World
 
     start(world, bird_input(workforce={"kind": "private", "workteam_arn": team, "workers_per_object": 1}))
 
-    assert world.runtime.store.get_job(JOB_NAME).workforce.task_price_usd == "0"
+    assert stored(world).workforce.task_price_usd == "0"
 
 
 # --- initial_model ----------------------------------------------------------------------------------
@@ -314,7 +321,7 @@ def test_a_private_workforce_without_a_price_costs_nothing_per_task(world: World
 
 def algorithms_config(world: World) -> dict[str, Any]:
     (request,) = world.calls("CreateLabelingJob")
-    return request["LabelingJobAlgorithmsConfig"]
+    return dict(request["LabelingJobAlgorithmsConfig"])
 
 
 def test_latest_seeds_the_job_with_the_model_the_projects_pointer_names(world: World) -> None:
@@ -324,7 +331,7 @@ def test_latest_seeds_the_job_with_the_model_the_projects_pointer_names(world: W
     start(world, bird_input(initial_model="latest"))
 
     assert algorithms_config(world)["InitialActiveLearningModelArn"] == EARLIER_MODEL
-    record = world.runtime.store.get_job(JOB_NAME)
+    record = stored(world)
     assert (record.initial_model_source, record.initial_model_arn, record.initial_model_check) == (
         "latest",
         EARLIER_MODEL,
@@ -339,7 +346,7 @@ def test_latest_with_start_fresh_starts_without_a_model_when_the_project_has_non
 
     assert "InitialActiveLearningModelArn" not in algorithms_config(world)
     assert "LabelingJobAlgorithmSpecificationArn" in algorithms_config(world)
-    assert world.runtime.store.get_job(JOB_NAME).initial_model_arn is None
+    assert stored(world).initial_model_arn is None
 
 
 def test_a_completed_jobs_model_seeds_the_job_by_job_name(world: World) -> None:
@@ -352,7 +359,7 @@ def test_a_completed_jobs_model_seeds_the_job_by_job_name(world: World) -> None:
 
     assert algorithms_config(world)["InitialActiveLearningModelArn"] == EARLIER_MODEL
     assert world.calls("DescribeLabelingJob") == []
-    record = world.runtime.store.get_job(JOB_NAME)
+    record = stored(world)
     assert (record.initial_model_source, record.initial_model_check) == (f"job:{EARLIER_JOB}", "verified")
 
 
@@ -377,7 +384,7 @@ def test_an_unknown_model_arn_is_used_but_recorded_as_unverified(world: World) -
     start(world, bird_input(initial_model={"arn": foreign_model}))
 
     assert algorithms_config(world)["InitialActiveLearningModelArn"] == foreign_model
-    record = world.runtime.store.get_job(JOB_NAME)
+    record = stored(world)
     assert (record.initial_model_source, record.initial_model_check) == ("arn", "unverified")
 
 
@@ -387,7 +394,7 @@ def test_a_model_arn_a_labelchain_job_produced_is_verified(world: World) -> None
 
     start(world, bird_input(initial_model={"arn": EARLIER_MODEL}))
 
-    assert world.runtime.store.get_job(JOB_NAME).initial_model_check == "verified"
+    assert stored(world).initial_model_check == "verified"
 
 
 # --- retries and SageMaker refusals -----------------------------------------------------------------
@@ -412,7 +419,7 @@ def test_retried_create_adopts_the_job_it_already_started(world: World) -> None:
     assert result.adopted is True
     assert len(world.calls("CreateLabelingJob")) == 1
     assert [job.job_name for job in world.runtime.store.jobs_of_project("birds")] == [JOB_NAME]
-    assert world.runtime.store.get_job(JOB_NAME).job_arn == JOB_ARN
+    assert stored(world).job_arn == JOB_ARN
 
 
 @pytest.mark.parametrize("status", ["Completed", "Failed", "Stopped"])
@@ -482,15 +489,77 @@ def test_a_throttled_create_is_a_transient_error(world: World) -> None:
     assert world.runtime.store.get_job(JOB_NAME) is None
 
 
-def test_a_refusal_for_quota_is_not_retried(world: World) -> None:
+# --- the account's concurrent-job quota -------------------------------------------------------------
+
+
+def quota_reached(world: World) -> None:
     world.stub.add_client_error(
         "create_labeling_job", service_error_code="ResourceLimitExceeded", http_status_code=400
     )
 
-    with pytest.raises(ServiceQuotaExceeded):
+
+def test_a_refusal_for_quota_queues_the_job_and_is_raised_for_the_long_retry(world: World) -> None:
+    quota_reached(world)
+
+    with pytest.raises(LabelingJobQuotaExceeded, match="ResourceLimitExceeded"):
         start(world, bird_input())
 
-    assert world.runtime.store.get_job(JOB_NAME) is None
+    queued = stored(world)
+    assert (queued.status, queued.queued_since, queued.queue_attempts) == ("Queued", EXAMPLE_TIME, 1)
+    assert queued.job_arn is None
+    table = world.runtime.store.client.scan(TableName=TEST_SETTINGS.table_name)["Items"]
+    assert [item["pk"]["S"] for item in table] == [f"JOB#{JOB_NAME}"]  # the queued record, nothing else
+    # Active, so the reconciler notices if the execution ends unseen while the job waits for a slot.
+    assert [record.status for record in world.runtime.store.active_jobs()] == ["Queued"]
+
+
+def test_every_further_refusal_counts_an_attempt_and_keeps_the_first_queued_time(world: World) -> None:
+    quota_reached(world)
+    with pytest.raises(LabelingJobQuotaExceeded):
+        start(world, bird_input())
+    world.clock.advance(3_600)
+    quota_reached(world)
+
+    with pytest.raises(LabelingJobQuotaExceeded):
+        start(world, bird_input())
+
+    queued = stored(world)
+    assert (queued.status, queued.queued_since, queued.queue_attempts) == ("Queued", EXAMPLE_TIME, 2)
+
+
+def test_a_later_successful_create_replaces_the_queued_record_with_the_started_job(world: World) -> None:
+    quota_reached(world)
+    with pytest.raises(LabelingJobQuotaExceeded):
+        start(world, bird_input())
+    queued = stored(world)
+    world.clock.advance(3_600)
+    sagemaker_creates(world)
+
+    result = start(world, bird_input())
+
+    started = stored(world)
+    assert (result.job_name, result.adopted) == (JOB_NAME, False)
+    assert (started.status, started.job_arn) == ("Initializing", JOB_ARN)
+    assert (started.queued_since, started.queue_attempts) == (EXAMPLE_TIME, 1)
+    assert started.created_at == EXAMPLE_TIME + timedelta(hours=1)
+    # The queued record was the job's record with only the queue's fields: no ARN, nothing SageMaker said.
+    assert queued == started.model_copy(
+        update={"status": "Queued", "job_arn": None, "created_at": EXAMPLE_TIME}
+    )
+    assert [record.job_name for record in world.runtime.store.active_jobs()] == [JOB_NAME]
+    assert [job.job_name for job in world.runtime.store.jobs_of_project("birds")] == [JOB_NAME]
+
+
+def test_a_quota_refusal_never_turns_a_started_jobs_record_back_into_a_queued_one(world: World) -> None:
+    sagemaker_creates(world)
+    start(world, bird_input())
+    started = stored(world)
+    quota_reached(world)
+
+    with pytest.raises(LabelingJobQuotaExceeded):
+        start(world, bird_input())
+
+    assert world.runtime.store.get_job(JOB_NAME) == started
 
 
 # --- deterministic job names ------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Specification of the DynamoDB adapter: records survive the round trip exactly, creation is
-conditional, a project's jobs come back newest first across pages, and throttling is transient.
+conditional, a sealed (final) record is never rewritten, the active-jobs index holds exactly the jobs
+not yet final, a project's jobs come back newest first across pages, and throttling is transient.
 
 moto gives the table real behaviour (conditions, GSI order, ``Limit``); a botocore Stubber on a
 DynamoDB client produces the throttling errors moto never does.
@@ -124,6 +125,7 @@ def test_a_finished_job_record_round_trips_exactly_with_decimal_prices_and_datet
     assert loaded == record
     assert isinstance(loaded.prices.object_fee_usd, Decimal)
     assert loaded.prices.task_price_usd == Decimal("0.0125")
+    assert loaded.cost is not None
     assert loaded.cost.total_cost_usd == cost.total_cost_usd
     assert loaded.created_at.microsecond == 123456
     assert loaded.created_at.tzinfo is not None
@@ -145,6 +147,7 @@ def test_saving_a_job_replaces_the_whole_record(store: JobStore) -> None:
     store.save_job(job_record(status="Completed", model_outcome="no-model"))
 
     loaded = store.get_job(job_record().job_name)
+    assert loaded is not None
     assert (loaded.status, loaded.model_outcome) == ("Completed", "no-model")
 
 
@@ -156,17 +159,121 @@ def test_progress_moves_a_recorded_jobs_status_and_counters(store: JobStore) -> 
     store.create_job(job_record())
     counters = Counters(total_labeled=250, human_labeled=250, unlabeled=1000)
 
-    store.update_job_progress(job_record().job_name, "InProgress", counters, EXAMPLE_TIME)
+    moved = store.update_job_progress(job_record().job_name, "InProgress", counters, EXAMPLE_TIME, "47.0000")
 
     loaded = store.get_job(job_record().job_name)
+    assert loaded is not None
+    assert moved is True
     assert (loaded.status, loaded.counters) == ("InProgress", counters)
+    assert (loaded.progress_at, loaded.running_cost_usd) == (EXAMPLE_TIME, "47.0000")
     assert loaded.prices == DEFAULT_PRICES
 
 
 def test_progress_of_an_unrecorded_job_creates_nothing(store: JobStore, dynamodb: Any) -> None:
-    store.update_job_progress("labelchain-unknown", "InProgress", Counters(), EXAMPLE_TIME)
+    moved = store.update_job_progress("labelchain-unknown", "InProgress", Counters(), EXAMPLE_TIME, None)
 
+    assert moved is False
     assert raw_item(dynamodb, job_key("labelchain-unknown")) is None
+
+
+# --- sealing and the active-jobs index --------------------------------------------------------------
+
+
+def sealed(record: JobRecord, status: str = "Completed") -> JobRecord:
+    return record.model_copy(update={"status": status, "finalized_at": EXAMPLE_TIME + timedelta(hours=4)})
+
+
+def test_an_update_of_a_sealed_record_is_refused_and_changes_nothing(store: JobStore) -> None:
+    final = sealed(job_record())
+    store.create_job(job_record())
+    store.seal_job(final)
+
+    updated = store.update_job(final.job_name, {"status": "InProgress", "watch_token": "token-1"})
+
+    assert updated is False
+    assert store.get_job(final.job_name) == final
+
+
+def test_an_update_of_an_unrecorded_job_is_refused_and_creates_nothing(
+    store: JobStore, dynamodb: Any
+) -> None:
+    updated = store.update_job("labelchain-unknown", {"watch_token": "token-1"})
+
+    assert updated is False
+    assert raw_item(dynamodb, job_key("labelchain-unknown")) is None
+
+
+def test_an_update_whose_expectation_does_not_hold_is_refused(store: JobStore) -> None:
+    store.create_job(job_record())
+
+    updated = store.update_job(
+        job_record().job_name, {"watch_token": "token-1"}, expect={"execution_arn": f"{EXECUTION_ARN}-other"}
+    )
+
+    assert updated is False
+    assert store.get_job(job_record().job_name) == job_record()
+
+
+def test_only_the_first_seal_of_a_job_counts(store: JobStore) -> None:
+    store.create_job(job_record())
+    first = sealed(job_record(), "Completed")
+
+    sealed_first = store.seal_job(first)
+    sealed_again = store.seal_job(sealed(job_record(), "Stopped").model_copy(update={"stop_reason": "late"}))
+
+    assert (sealed_first, sealed_again) == (True, False)
+    assert store.get_job(first.job_name) == first
+
+
+def test_a_job_saved_after_it_was_sealed_keeps_its_final_record(store: JobStore) -> None:
+    final = sealed(job_record())
+    store.create_job(job_record())
+    store.seal_job(final)
+
+    store.save_job(job_record(status="InProgress"))
+
+    assert store.get_job(final.job_name) == final
+
+
+def test_the_active_jobs_are_exactly_the_records_not_final_queued_ones_included(store: JobStore) -> None:
+    def named(suffix: str, **changes: Any) -> JobRecord:
+        return job_record(f"labelchain-birds-{suffix}", **changes)
+
+    for record in [
+        named("initializing"),
+        named("in-progress", status="InProgress"),
+        named("stopping", status="Stopping", watcher="reconciler"),
+        named("ended-not-final", status="Completed"),
+        named("queued", status="Queued", job_arn=None, queued_since=EXAMPLE_TIME, queue_attempts=1),
+    ]:
+        store.create_job(record)
+    for record in [
+        sealed(named("completed")),
+        sealed(named("not-started", status="Queued"), "NotStarted"),
+        sealed(named("not-found"), "NotFoundInSageMaker"),
+    ]:
+        store.create_job(record.model_copy(update={"finalized_at": None}))
+        store.seal_job(record)
+
+    active = sorted(record.job_name for record in store.active_jobs())
+
+    assert active == [
+        "labelchain-birds-ended-not-final",
+        "labelchain-birds-in-progress",
+        "labelchain-birds-initializing",
+        "labelchain-birds-queued",
+        "labelchain-birds-stopping",
+    ]
+
+
+def test_a_job_leaves_the_active_jobs_when_it_is_sealed(store: JobStore) -> None:
+    store.create_job(job_record(status="InProgress"))
+    store.update_job(job_record().job_name, {"watcher": "reconciler"}, remove=("watch_token",))
+    assert [record.job_name for record in store.active_jobs()] == [job_record().job_name]
+
+    store.seal_job(sealed(job_record()))
+
+    assert list(store.active_jobs()) == []
 
 
 # --- a project's jobs -------------------------------------------------------------------------------
@@ -253,6 +360,7 @@ def test_a_snapshot_expires_after_the_retention_period(store: JobStore, dynamodb
     taken = snapshot(EXAMPLE_TIME, human=0)
     item = raw_item(dynamodb, snapshot_key(taken.job_name, taken.taken_at, taken.poll))
 
+    assert item is not None
     assert item["expires_at"] == int((EXAMPLE_TIME + timedelta(days=SNAPSHOT_RETENTION_DAYS)).timestamp())
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -28,6 +28,8 @@ from local.resources import deploy_template
 from tests.conftest import ACCOUNT, REGION
 from tests.support.aws import create_buckets, create_table
 
+PROCEED = object()
+Interceptor = Callable[[InvokedFunction, Any], object]
 LABELING_JOB_STATE_MACHINE = "LabelingJob"
 EXPERIMENT_STATE_MACHINE = "Experiment"
 
@@ -66,9 +68,19 @@ class Workflow:
 
     def run(self, execution_input: Any, name: str, timeout_seconds: float = 30.0) -> ExecutionResult:
         """Start an execution and wait (bounded) until it ends."""
-        arn = self.stepfunctions.start_execution(
-            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(execution_input)
-        )["executionArn"]
+        return self.wait(self.start(execution_input, name), timeout_seconds)
+
+    def start(self, execution_input: Any, name: str) -> str:
+        """Start an execution; returns its ARN at once."""
+        return str(
+            self.stepfunctions.start_execution(
+                stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(execution_input)
+            )["executionArn"]
+        )
+
+    def wait(self, arn: str, timeout_seconds: float = 30.0) -> ExecutionResult:
+        """Wait (bounded) until the execution ends; its status, output, error and history."""
+        name = arn.rsplit(":", 1)[-1]
         deadline = time.monotonic() + timeout_seconds
         while True:
             described = self.stepfunctions.describe_execution(executionArn=arn)
@@ -101,10 +113,13 @@ class VirtualTime:
         self.seen = 0
 
     def catch_up(self, engine: EngineHandle) -> None:
+        """Advance by the waits skipped since the last call, and a second for the invocation itself
+        (so records written by successive Lambdas never share a timestamp)."""
         waits = engine.waits
         for delay in waits[self.seen :]:
             self.clock.advance(delay.seconds)
         self.seen = len(waits)
+        self.clock.advance(1)
 
 
 @dataclass
@@ -114,6 +129,9 @@ class Deployment:
     labeling_job: Workflow
     experiment: Workflow
     engine: EngineHandle
+    interceptors: list[Interceptor] = field(default_factory=list)
+    """Called before each Lambda invocation (function, event); one that returns anything but ``PROCEED``
+    answers the invocation itself (or raises, e.g. ``LambdaRuntimeFault("Sandbox.Timedout")``)."""
 
 
 @contextmanager
@@ -129,9 +147,15 @@ def deployed_stack(make_runtime: Any) -> Iterator[Deployment]:
         handle: list[EngineHandle] = []
         virtual_time: list[VirtualTime] = []
 
+        interceptors: list[Interceptor] = []
+
         def dispatch(function: InvokedFunction, event: Any) -> object:
             if virtual_time:
                 virtual_time[0].catch_up(handle[0])
+            for intercept in interceptors:
+                answer = intercept(function, event)
+                if answer is not PROCEED:
+                    return answer
             return dispatch_to_handler(function, event)
 
         engine = stack.enter_context(in_process_engine(dispatch))
@@ -153,7 +177,9 @@ def deployed_stack(make_runtime: Any) -> Iterator[Deployment]:
             name_part: Workflow(engine, deployed.state_machine(name_part))
             for name_part in (LABELING_JOB_STATE_MACHINE, EXPERIMENT_STATE_MACHINE)
         }
-        yield Deployment(workflows[LABELING_JOB_STATE_MACHINE], workflows[EXPERIMENT_STATE_MACHINE], engine)
+        yield Deployment(
+            workflows[LABELING_JOB_STATE_MACHINE], workflows[EXPERIMENT_STATE_MACHINE], engine, interceptors
+        )
 
 
 @contextmanager

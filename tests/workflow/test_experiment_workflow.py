@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,13 @@ import pytest
 from labelchain.services.runtime import Runtime
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 from tests.support.aws import EXAMPLE_TIME, FixedClock, make_runtime, manifest_lines, put_manifest
+from tests.support.lifecycle import (
+    deliver_execution_end,
+    deliver_job_event,
+    job_event_pump,
+    wait_for_execution_status,
+    wait_until_waiting,
+)
 from tests.support.output import write_bounding_box_output
 from tests.support.scripted_sagemaker import JobScript, ScriptedSageMaker
 from tests.workflow.harness import Deployment, ExecutionResult, deployed_stack
@@ -57,7 +65,10 @@ class World:
 
     def run(self, name: str, objects: int = 2500) -> ExecutionResult:
         uri = put_manifest(self.s3, "birds/birds.manifest", manifest_lines(objects))
-        return self.deployment.experiment.run({**copy.deepcopy(EXPERIMENT), "manifest": uri}, name, 60)
+        with job_event_pump(self.sagemaker.created.copy) as errors:
+            result = self.deployment.experiment.run({**copy.deepcopy(EXPERIMENT), "manifest": uri}, name, 60)
+        assert errors == []
+        return result
 
     def request_of(self, role: str) -> dict[str, Any]:
         (request,) = [r for name, r in self.sagemaker.created.items() if role_of(name) == role]
@@ -218,3 +229,40 @@ def test_a_dataset_too_small_to_split_fails_before_any_job() -> None:
         assert "1,250" in (result.cause or "")
         assert world.sagemaker.created == {}
         assert world.child_names() == set()
+
+
+def test_stopping_the_experiment_stops_its_running_child_and_so_the_childs_labeling_job() -> None:
+    stack, holder = make_world({"initial": (["InProgress"], {})})  # the initial job runs until stopped
+    with stack as deployment:
+        world = World(deployment, holder["sagemaker"], holder["runtime"])
+        uri = put_manifest(world.s3, "birds/birds.manifest", manifest_lines(2500))
+        parent = deployment.experiment.start({**copy.deepcopy(EXPERIMENT), "manifest": uri}, "exp-stopped")
+        child = deployment.labeling_job.execution_arn("exp-stopped-initial")
+        (job_name,) = wait_for_created_jobs(world.sagemaker, 1)
+        wait_until_waiting(world.runtime, job_name)
+
+        boto3.client("stepfunctions", region_name=REGION).stop_execution(executionArn=parent)
+        wait_for_execution_status(parent, "ABORTED")
+        experiment_end = deliver_execution_end(parent)
+        wait_for_execution_status(child, "ABORTED")
+        child_end = deliver_execution_end(child)
+
+        assert experiment_end["action"] == "children-stopped"
+        assert experiment_end["stopped_children"] == [child]
+        assert child_end["action"] == "stopped"
+        assert world.sagemaker.stops == [job_name]
+        deliver_job_event(job_name, "Stopped")
+        record = world.runtime.store.get_job(job_name)
+        assert record is not None
+        assert (record.status, record.finalized_at is not None) == ("Stopped", True)
+        assert "exp-stopped-initial ended ABORTED" in (record.stop_reason or "")
+
+
+def wait_for_created_jobs(
+    sagemaker: ScriptedSageMaker, count: int, timeout_seconds: float = 20.0
+) -> list[str]:
+    deadline = time.monotonic() + timeout_seconds
+    while len(sagemaker.created) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} jobs created"
+        time.sleep(0.01)
+    return list(sagemaker.created)

@@ -1,312 +1,325 @@
 """The synthesized LabelingJob state machine, executed by moto's engine with the real handlers.
 
-SageMaker is a botocore Stubber (each request checked against the API model, each answer scripted);
-S3 and DynamoDB are moto. Every scenario reads its outcome back from the execution and the table.
+SageMaker is scripted per job (every request still validated against botocore's API model); S3,
+DynamoDB and Step Functions are moto. The tests decide when Ground Truth's state-change event arrives —
+delivered, duplicated or lost — and what goes wrong, and read the outcome back from the execution, its
+history and the table.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 
 from labelchain.core.naming import job_name_for_execution
-from labelchain.core.polling import (
-    EVENTS_PER_POLL_CYCLE,
-    HISTORY_EVENT_LIMIT,
-    LABELING_JOB_MAX_SECONDS,
-    history_events_for_duration,
-)
-from labelchain.errors import TransientServiceError
+from labelchain.core.records import JobRecord
 from labelchain.services.runtime import Runtime
+from local.moto_engine import InvokedFunction, LambdaRuntimeFault
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
-from tests.support.aws import (
-    EXAMPLE_TIME,
-    FixedClock,
-    describe_response,
-    make_runtime,
-    manifest_lines,
-    put_manifest,
+from tests.support.aws import EXAMPLE_TIME, FixedClock, make_runtime, manifest_lines, put_manifest
+from tests.support.lifecycle import (
+    deliver_execution_end,
+    deliver_job_event,
+    run_reconciler,
+    wait_for_execution_status,
+    wait_until_waiting,
 )
 from tests.support.output import write_bounding_box_output
-from tests.workflow.harness import Workflow, labeling_job_workflow
+from tests.support.scripted_sagemaker import JobScript, ScriptedSageMaker
+from tests.workflow.harness import PROCEED, Deployment, ExecutionResult, deployed_stack
 
 pytestmark = pytest.mark.workflow
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "bird-bounding-box.json").read_text())
 MODEL_A = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/labelchain-run-a-model"
-CREATED = {"LabelingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/x"}
+ITERATIONS = [(200, 0), (50, 0), (0, 600), (0, 400)]
+FINAL = {"human": 250, "machine": 1000, "model_arn": MODEL_A, "modified": EXAMPLE_TIME + timedelta(hours=4)}
 
 
-class Scenario:
-    """One test's world: the workflow, the SageMaker stub, the clock and the moto clients."""
+class World:
+    """One test's world: the deployed stack, scripted SageMaker, the handlers' Runtime."""
 
-    def __init__(self, workflow: Workflow, stub: Stubber, runtime: Runtime, clock: FixedClock) -> None:
-        self.workflow = workflow
-        self.stub = stub
+    def __init__(self, deployment: Deployment, sagemaker: ScriptedSageMaker, runtime: Runtime) -> None:
+        self.deployment = deployment
+        self.sagemaker = sagemaker
         self.runtime = runtime
-        self.clock = clock
         self.s3 = boto3.client("s3", region_name=REGION)
-        self.create_requests: list[dict[str, Any]] = []
+        self.stepfunctions = boto3.client("stepfunctions", region_name=REGION)
 
     def job_input(self, objects: int = 1250, **overrides: Any) -> dict[str, Any]:
         uri = put_manifest(self.s3, f"birds/{objects}.manifest", manifest_lines(objects))
         return {**copy.deepcopy(EXAMPLE), "manifest": uri, **overrides}
 
     def job_name(self, execution_name: str) -> str:
-        return job_name_for_execution(
-            TEST_SETTINGS.resource_prefix, execution_name, self.workflow.execution_arn(execution_name)
-        )
+        arn = self.deployment.labeling_job.execution_arn(execution_name)
+        return job_name_for_execution(TEST_SETTINGS.resource_prefix, execution_name, arn)
 
-    def expect_create(self) -> None:
-        self.stub.add_response("create_labeling_job", CREATED)
-
-    def expect_describe(self, job_name: str, status: str, **details: Any) -> None:
-        self.stub.add_response("describe_labeling_job", describe_response(job_name, status, **details))
-
-    def expect_run(
-        self, execution_name: str, *, polls: list[str], model: str | None, final: dict[str, Any]
-    ) -> str:
-        """Queue create, one describe per poll, then ExtractModel/RecordMetrics describes."""
+    def start_and_wait_for_the_job(self, execution_name: str) -> tuple[str, str, JobRecord]:
+        """Start an execution; return its ARN, its job's name and the record once WaitForJob waits."""
+        arn = self.deployment.labeling_job.start(self.job_input(), execution_name)
         name = self.job_name(execution_name)
-        self.expect_create()
-        for status in polls[:-1]:
-            self.expect_describe(name, status, human=10)
-        ended = {"modified": EXAMPLE_TIME + timedelta(hours=4), "model_arn": model, **final}
-        self.expect_describe(name, polls[-1], **ended)
-        if polls[-1] == "Completed":
-            self.expect_describe(name, "Completed", **ended)  # ExtractModel
-        self.expect_describe(name, polls[-1], **ended)  # RecordMetrics
-        return name
+        record = wait_until_waiting(self.runtime, name)
+        # WatchJob stores the token, then looks at the job once: let that look finish, so the test's
+        # own change of the job's status is what the event, the reconciler or the timeout sees.
+        deadline = time.monotonic() + 10
+        while self.invocations_of("watch-job") == 0:
+            assert time.monotonic() < deadline, "WatchJob never finished"
+            time.sleep(0.01)
+        return arn, name, record
 
-    def job_record(self, job_name: str) -> Any:
-        return self.runtime.store.get_job(job_name)
+    def end(self, execution_arn: str) -> ExecutionResult:
+        return self.deployment.labeling_job.wait(execution_arn)
+
+    def record(self, job_name: str) -> JobRecord:
+        record = self.runtime.store.get_job(job_name)
+        assert record is not None
+        return record
+
+    def invocations_of(self, function_suffix: str) -> int:
+        return sum(1 for i in self.deployment.engine.invocations if i.function.name.endswith(function_suffix))
 
 
 @pytest.fixture
-def scenario() -> Any:
-    clock = FixedClock(EXAMPLE_TIME + timedelta(minutes=1))
+def world() -> Iterator[World]:
     holder: dict[str, Any] = {}
 
+    def script_for(job_name: str) -> JobScript:
+        def write_output(name: str, request: dict[str, Any]) -> None:
+            write_bounding_box_output(boto3.client("s3", region_name=REGION), "birds", name, ITERATIONS)
+
+        statuses = holder.get("statuses", ["InProgress"])
+        return JobScript(statuses=statuses, final=dict(FINAL), on_create=write_output)
+
     def build_runtime() -> Runtime:
-        client = boto3.client("sagemaker", region_name=REGION)
-        holder["stub"] = Stubber(client)
-        holder["stub"].activate()
-        holder["client"] = client
-        holder["runtime"] = make_runtime(client, clock)
+        holder["sagemaker"] = ScriptedSageMaker(script_for)
+        holder["runtime"] = make_runtime(holder["sagemaker"].client, FixedClock(EXAMPLE_TIME))
         return holder["runtime"]
 
-    with labeling_job_workflow(build_runtime) as workflow:
-        world = Scenario(workflow, holder["stub"], holder["runtime"], clock)
-        holder["client"].meta.events.register(
-            "provide-client-params.sagemaker.CreateLabelingJob",
-            lambda params, **_: world.create_requests.append(copy.deepcopy(params)),
-        )
-        yield world
+    with deployed_stack(build_runtime) as deployment:
+        w = World(deployment, holder["sagemaker"], holder["runtime"])
+        w.holder = holder  # type: ignore[attr-defined]
+        yield w
 
 
-def completed_counters() -> dict[str, Any]:
-    return {"human": 250, "machine": 1000}
+def test_ground_truths_event_resumes_the_waiting_execution_which_finalizes_the_job(world: World) -> None:
+    arn, name, waiting = world.start_and_wait_for_the_job("run-event")
+    assert waiting.status == "Initializing"
 
+    world.sagemaker.set_status(name, "Completed")
+    delivered = deliver_job_event(name, "Completed")
+    result = world.end(arn)
 
-def test_completed_job_with_a_model_records_metrics_and_moves_the_model_pointer(scenario: Scenario) -> None:
-    name = scenario.expect_run(
-        "run-a", polls=["InProgress", "InProgress", "Completed"], model=MODEL_A, final=completed_counters()
-    )
-    write_bounding_box_output(scenario.s3, "birds", name, [(200, 0), (50, 0), (0, 600), (0, 400)])
-
-    result = scenario.workflow.run(scenario.job_input(), "run-a")
-
+    assert delivered["action"] == "resumed"
     assert result.status == "SUCCEEDED", result.cause
-    assert result.output["job_name"] == name
-    assert result.output["final_model_arn"] == MODEL_A
-    # 250 human × (0.08 fee + 3 workers × 0.036) + 1000 machine × 0.08 = 47.00 + 80.00
-    assert result.output["cost"]["total_usd"] == "127.0000"
-    record = scenario.job_record(name)
+    assert result.output["cost"]["total_usd"] == "127.0000"  # 250 × (0.08 + 3 × 0.036) + 1000 × 0.08
+    assert result.output["end_detected_by"] == "event"
+    record = world.record(name)
+    assert record.finalized_at is not None
     assert record.status == "Completed"
     assert record.model_outcome == "trained"
-    assert record.duration_seconds == 4 * 3600
+    assert record.watch_token is None
     assert [row.iteration for row in record.iterations] == [1, 2, 3, 4]
-    assert sum(row.machine_objects for row in record.iterations) == 1000
-    assert record.cross_check == []
-    pointer = scenario.runtime.store.latest_model("birds")
+    pointer = world.runtime.store.latest_model("birds")
     assert pointer is not None
     assert pointer.model_arn == MODEL_A
-    assert len(scenario.runtime.store.snapshots(name)) == 3
-    scenario.stub.assert_no_pending_responses()
+    assert "Wait" not in {e["type"].removesuffix("StateEntered") for e in result.events}
 
 
-def test_completed_job_without_a_model_succeeds_and_records_no_model(scenario: Scenario) -> None:
-    name = scenario.expect_run(
-        "run-nomodel", polls=["Completed"], model=None, final={"human": 1250, "machine": 0}
-    )
+def test_a_duplicated_event_changes_nothing_and_the_job_is_finalized_once(world: World) -> None:
+    arn, name, _ = world.start_and_wait_for_the_job("run-duplicate")
+    world.sagemaker.set_status(name, "Completed")
 
-    result = scenario.workflow.run(scenario.job_input(), "run-nomodel")
+    first = deliver_job_event(name, "Completed")
+    assert world.end(arn).status == "SUCCEEDED"
+    sealed = world.record(name)
+    second = deliver_job_event(name, "Completed")
+
+    assert (first["action"], second["action"]) == ("resumed", "already-final")
+    assert world.record(name) == sealed
+    assert world.invocations_of("finalize-job") == 1
+
+
+def test_a_lost_event_is_made_up_for_by_the_reconciler(world: World) -> None:
+    arn, name, _ = world.start_and_wait_for_the_job("run-lost")
+    world.sagemaker.set_status(name, "Completed")  # Ground Truth's event never arrives
+
+    report = run_reconciler()
+    result = world.end(arn)
+
+    assert report["outcomes"] == {"resumed": 1}
+    assert report["repairs"] == 1
+    assert result.status == "SUCCEEDED", result.cause
+    assert world.record(name).end_detected_by == "reconciler"
+
+
+def test_the_reconciler_keeps_progress_and_a_running_cost_while_the_job_runs(world: World) -> None:
+    arn, name, _ = world.start_and_wait_for_the_job("run-progress")
+
+    report = run_reconciler()
+
+    assert report["outcomes"] == {"progress": 1}
+    record = world.record(name)
+    assert record.status == "InProgress"
+    assert record.counters.human_labeled == 10  # the script's running counters
+    assert record.running_cost_usd == "1.8800"  # 10 × (0.08 + 3 × 0.036)
+    assert len(world.runtime.store.snapshots(name)) == 1
+    world.sagemaker.set_status(name, "Completed")
+    deliver_job_event(name, "Completed")
+    assert world.end(arn).status == "SUCCEEDED"
+
+
+def test_a_job_that_ended_before_the_wait_was_armed_resumes_the_execution_at_once(world: World) -> None:
+    world.holder["statuses"] = ["Completed"]  # type: ignore[attr-defined]
+
+    result = world.deployment.labeling_job.run(world.job_input(), "run-early")
 
     assert result.status == "SUCCEEDED", result.cause
-    assert result.output["final_model_arn"] is None
-    record = scenario.job_record(name)
-    assert record.model_outcome == "no-model"
-    assert record.final_model_arn is None
-    assert scenario.runtime.store.latest_model("birds") is None
-    scenario.stub.assert_no_pending_responses()
+    assert result.output["end_detected_by"] == "watch"
 
 
-def test_failed_job_keeps_its_metrics_and_fails_the_execution_with_the_reason(scenario: Scenario) -> None:
+def test_a_failed_job_is_finalized_and_fails_the_execution_with_sagemakers_reason(world: World) -> None:
     reason = "ClientError: More than 10% of the validation sample failed"
-    name = scenario.expect_run(
-        "run-failed",
-        polls=["InProgress", "Failed"],
-        model=None,
-        final={"human": 120, "machine": 0, "failure_reason": reason},
-    )
+    arn, name, _ = world.start_and_wait_for_the_job("run-failed")
+    world.sagemaker.set_status(name, "Failed")
+    world.sagemaker._scripts[name].final["failure_reason"] = reason
 
-    result = scenario.workflow.run(scenario.job_input(), "run-failed")
+    deliver_job_event(name, "Failed")
+    result = world.end(arn)
 
-    assert result.status == "FAILED"
-    assert result.error == "LabelingJobFailed"
-    assert result.cause == reason
-    record = scenario.job_record(name)
+    assert (result.status, result.error, result.cause) == ("FAILED", "LabelingJobFailed", reason)
+    record = world.record(name)
     assert record.status == "Failed"
-    assert record.failure_reason == reason
-    assert record.counters.human_labeled == 120
     assert record.cost is not None
-    assert str(record.cost.human_cost_usd) == "22.5600"  # 120 × (0.08 + 3 × 0.036)
-    assert "ExtractModel" not in result.state_names_entered()
+    assert record.finalized_at is not None
+    assert world.runtime.store.latest_model("birds") is None  # a failed job's model seeds nothing
 
 
-def test_stopped_job_fails_the_execution_as_stopped_with_metrics_recorded(scenario: Scenario) -> None:
-    name = scenario.expect_run(
-        "run-stopped",
-        polls=["InProgress", "Stopping", "Stopped"],
-        model=None,
-        final={"human": 300, "machine": 0},
-    )
+def test_a_job_stopped_in_the_console_ends_its_execution_as_stopped_with_metrics(world: World) -> None:
+    arn, name, _ = world.start_and_wait_for_the_job("run-console-stop")
+    world.sagemaker.set_status(name, "Stopped")
 
-    result = scenario.workflow.run(scenario.job_input(), "run-stopped")
+    deliver_job_event(name, "Stopped")
+    result = world.end(arn)
 
-    assert result.status == "FAILED"
-    assert result.error == "LabelingJobStopped"
-    assert "stopped" in (result.cause or "")
-    assert scenario.job_record(name).status == "Stopped"
+    assert (result.status, result.error) == ("FAILED", "LabelingJobStopped")
+    record = world.record(name)
+    assert record.status == "Stopped"
+    assert record.cost is not None
 
 
-def test_throttled_sagemaker_is_retried_with_backoff_then_the_job_completes(scenario: Scenario) -> None:
-    name = scenario.job_name("run-throttled")
-    scenario.expect_create()
-    scenario.stub.add_client_error("describe_labeling_job", "ThrottlingException", "Rate exceeded", 400)
-    scenario.stub.add_client_error("describe_labeling_job", "ThrottlingException", "Rate exceeded", 400)
-    ended = {"modified": EXAMPLE_TIME + timedelta(hours=1), "human": 1250}
-    for _ in range(3):  # PollJob, ExtractModel, RecordMetrics
-        scenario.expect_describe(name, "Completed", **ended)
+def test_an_aborted_execution_stops_its_job_and_the_record_ends_final_with_its_cost(world: World) -> None:
+    arn, name, _ = world.start_and_wait_for_the_job("run-aborted")
 
-    result = scenario.workflow.run(scenario.job_input(), "run-throttled")
+    world.stepfunctions.stop_execution(executionArn=arn, error="Operator", cause="wrong manifest")
+    wait_for_execution_status(arn, "ABORTED")
+    ended = deliver_execution_end(arn)
+
+    assert ended["action"] == "stopped"
+    assert world.sagemaker.stops == [name]
+    handed_over = world.record(name)
+    assert handed_over.watcher == "reconciler"
+    assert handed_over.watch_token is None
+    assert "ABORTED" in (handed_over.stop_reason or "")
+    assert handed_over.finalized_at is None  # Stopping: final once SageMaker says Stopped
+
+    finalized = deliver_job_event(name, "Stopped")
+
+    assert finalized["action"] == "finalized"
+    record = world.record(name)
+    assert (record.status, record.finalized_at is not None) == ("Stopped", True)
+    assert record.cost is not None
+    assert record.failure_reason == record.stop_reason
+
+
+def test_a_timed_out_execution_stops_its_job_even_when_its_end_event_is_lost(world: World) -> None:
+    world.deployment.engine.execution_timeout_scale = 31 * 24 * 3600 / 1.0  # 31 days in one second
+    arn, name, _ = world.start_and_wait_for_the_job("run-timed-out")
+    wait_for_execution_status(arn, "TIMED_OUT")
+    world.deployment.engine.execution_timeout_scale = None
+
+    report = run_reconciler()  # the "Execution Status Change" event was lost
+
+    assert report["outcomes"] == {"stopped": 1}
+    assert world.sagemaker.stops == [name]
+    assert "TIMED_OUT" in (world.record(name).stop_reason or "")
+    report = run_reconciler()  # the job has stopped by the next run
+    assert report["outcomes"] == {"finalized": 1}
+    assert world.record(name).status == "Stopped"
+
+
+def test_a_create_that_times_out_after_starting_the_job_is_retried_and_adopts_it(world: World) -> None:
+    def time_out_once_after_creating(function: InvokedFunction, event: Any) -> object:
+        if function.name.endswith("create-job") and not world.sagemaker.created:
+            from local.lambda_dispatch import dispatch_to_handler  # noqa: PLC0415
+
+            dispatch_to_handler(function, event)  # the job is created and recorded ...
+            raise LambdaRuntimeFault("Sandbox.Timedout")  # ... then the function runs out of time
+        return PROCEED
+
+    world.deployment.interceptors.append(time_out_once_after_creating)
+    arn, name, _ = world.start_and_wait_for_the_job("run-timeout")
+    world.sagemaker.set_status(name, "Completed")
+    deliver_job_event(name, "Completed")
+    result = world.end(arn)
 
     assert result.status == "SUCCEEDED", result.cause
-    retried = [d for d in scenario.workflow.engine.retries if d.state == "PollJob"]
-    assert len(retried) == 2
-    failures = [e for e in result.events if e["type"] == "TaskFailed"]
-    assert all(e["taskFailedEventDetails"]["error"] == TransientServiceError.__name__ for e in failures)
-    scenario.stub.assert_no_pending_responses()
+    assert list(world.sagemaker.created) == [name]
+    failures = [
+        e["lambdaFunctionFailedEventDetails"]["error"]
+        for e in result.events
+        if e["type"] == "LambdaFunctionFailed"
+    ]
+    assert failures == ["Sandbox.Timedout"]
 
 
-def test_retried_create_adopts_the_job_it_already_started(scenario: Scenario) -> None:
-    name = scenario.job_name("run-retried")
-    store = scenario.runtime.store
-    original_create = store.create_job
-    calls = {"n": 0}
+def test_ten_minutes_of_lambda_throttling_on_finalize_are_survived(world: World) -> None:
+    throttled = {"n": 0}
 
-    def create_then_lose_the_response(record: Any) -> bool:
-        calls["n"] += 1
-        if calls["n"] == 1:  # the job exists in SageMaker, then the Lambda dies before recording it
-            raise TransientServiceError("DynamoDB PutItem refused transiently (simulated)")
-        return original_create(record)
+    def throttle(function: InvokedFunction, event: Any) -> object:
+        if function.name.endswith("finalize-job") and throttled["n"] < 7:
+            throttled["n"] += 1
+            raise LambdaRuntimeFault("Lambda.TooManyRequestsException", "Rate exceeded")
+        return PROCEED
 
-    object.__setattr__(store, "create_job", create_then_lose_the_response)
-    scenario.expect_create()
-    scenario.stub.add_client_error("create_labeling_job", "ResourceInUse", "Job name in use", 400)
-    scenario.expect_describe(name, "InProgress", execution_arn=scenario.workflow.execution_arn("run-retried"))
-    ended = {"modified": EXAMPLE_TIME + timedelta(hours=1), "human": 1250}
-    for _ in range(3):
-        scenario.expect_describe(name, "Completed", **ended)
-
-    result = scenario.workflow.run(scenario.job_input(), "run-retried")
+    world.deployment.interceptors.append(throttle)
+    arn, name, _ = world.start_and_wait_for_the_job("run-throttled")
+    world.sagemaker.set_status(name, "Completed")
+    deliver_job_event(name, "Completed")
+    result = world.end(arn)
 
     assert result.status == "SUCCEEDED", result.cause
-    assert len(scenario.create_requests) == 2  # the first created the job, the retry met ResourceInUse
-    assert {r["LabelingJobName"] for r in scenario.create_requests} == {name}
-    assert scenario.job_record(name) is not None
-    assert [job.job_name for job in store.jobs_of_project("birds")] == [name]
-    scenario.stub.assert_no_pending_responses()
+    waited = sum(d.seconds for d in world.deployment.engine.retries if d.state == "Finalize")
+    assert waited >= 600  # 5 + 10 + 20 + 40 + 80 + 160 + 300 s of backoff: more than ten minutes
 
 
-def test_bad_input_fails_before_any_sagemaker_call_and_is_recorded(scenario: Scenario) -> None:
-    bad = scenario.job_input()
-    bad["workforce"]["workers_per_object"] = 12
+def test_a_finalize_that_fails_for_good_is_healed_by_the_reconciler(world: World) -> None:
+    def finalize_always_dies(function: InvokedFunction, event: Any) -> object:
+        if function.name.endswith("finalize-job"):
+            raise LambdaRuntimeFault("Lambda.Unknown", "the function crashed")
+        return PROCEED
 
-    result = scenario.workflow.run(bad, "run-bad")
+    world.deployment.interceptors.append(finalize_always_dies)
+    arn, name, _ = world.start_and_wait_for_the_job("run-finalize-dies")
+    world.sagemaker.set_status(name, "Completed")
+    deliver_job_event(name, "Completed")
+    result = world.end(arn)
+    assert (result.status, result.error) == ("FAILED", "Lambda.Unknown")
+    assert world.record(name).finalized_at is None
 
-    assert result.status == "FAILED"
-    assert result.error == "InvalidJobInput"
-    assert "workforce.workers_per_object" in (result.cause or "")
-    assert scenario.create_requests == []
-    assert "RecordFailure" in result.state_names_entered()
-    retries = [d for d in scenario.workflow.engine.retries if d.state == "CreateJob"]
-    assert retries == []  # a domain error is not retried
+    report = run_reconciler()  # the execution is gone: the reconciler finalizes the ended job itself
 
-
-def test_too_small_manifest_is_refused_before_any_sagemaker_call(scenario: Scenario) -> None:
-    result = scenario.workflow.run(scenario.job_input(objects=1249), "run-small")
-
-    assert result.status == "FAILED"
-    assert result.error == "InvalidJobInput"
-    assert "1,250" in (result.cause or "")
-    assert scenario.create_requests == []
-
-
-def test_second_job_is_chained_from_the_first_jobs_model(scenario: Scenario) -> None:
-    scenario.expect_run("run-first", polls=["Completed"], model=MODEL_A, final=completed_counters())
-    first = scenario.workflow.run(scenario.job_input(), "run-first")
-    assert first.status == "SUCCEEDED", first.cause
-    second_name = scenario.expect_run(
-        "run-second", polls=["Completed"], model=None, final=completed_counters()
-    )
-
-    second = scenario.workflow.run(scenario.job_input(initial_model="latest"), "run-second")
-
-    assert second.status == "SUCCEEDED", second.cause
-    seeded = scenario.create_requests[-1]["LabelingJobAlgorithmsConfig"]
-    assert seeded["InitialActiveLearningModelArn"] == MODEL_A
-    record = scenario.job_record(second_name)
-    assert record.initial_model_arn == MODEL_A
-    assert record.initial_model_source == "latest"
-    assert record.initial_model_check == "verified"
-
-
-def test_poll_loop_history_fits_a_thirty_day_job(scenario: Scenario) -> None:
-    """Measure events per poll cycle on the executed definition, then do the 30-day arithmetic."""
-    short = scenario.expect_run(
-        "run-short", polls=["InProgress", "Completed"], model=None, final=completed_counters()
-    )
-    two = scenario.workflow.run(scenario.job_input(), "run-short")
-    long = scenario.expect_run(
-        "run-long", polls=["InProgress"] * 4 + ["Completed"], model=None, final=completed_counters()
-    )
-    five = scenario.workflow.run(scenario.job_input(), "run-long")
-    assert short != long
-    assert two.status == five.status == "SUCCEEDED"
-
-    per_cycle = (len(five.events) - len(two.events)) // 3
-    fixed = len(two.events) - 2 * per_cycle
-    thirty_days = history_events_for_duration(LABELING_JOB_MAX_SECONDS, fixed, per_cycle)
-
-    assert per_cycle == EVENTS_PER_POLL_CYCLE
-    assert thirty_days < HISTORY_EVENT_LIMIT
-    fixed_30s_poll = fixed + per_cycle * (LABELING_JOB_MAX_SECONDS // 30)
-    assert fixed_30s_poll > HISTORY_EVENT_LIMIT  # what a 30 s loop would need
+    assert report["outcomes"] == {"finalized": 1}
+    record = world.record(name)
+    assert (record.status, record.model_outcome) == ("Completed", "trained")
+    assert record.cost is not None
+    pointer = world.runtime.store.latest_model("birds")
+    assert pointer is not None
+    assert pointer.model_arn == MODEL_A

@@ -22,6 +22,7 @@ from labelchain.services.runtime import Runtime
 from local.stack import s3_object_created_event
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 from tests.support.aws import EXAMPLE_TIME, FixedClock, make_runtime, manifest_lines
+from tests.support.lifecycle import job_event_pump
 from tests.support.output import write_bounding_box_output
 from tests.support.scripted_sagemaker import JobScript, ScriptedSageMaker
 from tests.workflow.harness import Deployment, ExecutionResult, deployed_stack, synthesized_template
@@ -41,7 +42,11 @@ def s3_object_created(key: str, version_id: str, bucket: str = TEST_SETTINGS.dat
 def synthesized_rule() -> dict[str, Any]:
     """The manifest rule from the template, the data bucket's Ref resolved to the test bucket."""
     template = synthesized_template()
-    (rule,) = resources_of_type(template, "AWS::Events::Rule").values()
+    (rule,) = [
+        resource
+        for logical_id, resource in resources_of_type(template, "AWS::Events::Rule").items()
+        if logical_id.startswith("TriggerManifestDropped")
+    ]
 
     def reference(logical_id: str, attribute: str | None) -> str:
         if attribute is None and logical_id.startswith(DATA_BUCKET_LOGICAL_ID_PART):
@@ -103,10 +108,13 @@ class Drops:
         ]
         event = s3_object_created(key, version)
         deliveries = 2 if deliver_twice else 1
-        return [
-            self.deployment.labeling_job.run(apply_input_transformer(event), f"{execution}-{n}")
-            for n in range(1, deliveries + 1)
-        ]
+        with job_event_pump(self.sagemaker.created.copy) as errors:
+            results = [
+                self.deployment.labeling_job.run(apply_input_transformer(event), f"{execution}-{n}")
+                for n in range(1, deliveries + 1)
+            ]
+        assert errors == []
+        return results
 
 
 @pytest.fixture

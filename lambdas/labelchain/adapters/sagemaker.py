@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from labelchain.adapters.aws_errors import error_code, is_transient, transient
 from labelchain.core.records import Counters
-from labelchain.errors import LabelingJobNotFound, LabelingJobRejected, ServiceQuotaExceeded
+from labelchain.errors import LabelingJobNotFound, LabelingJobQuotaExceeded, LabelingJobRejected
 
 
 class JobNameInUse(Exception):
@@ -78,7 +78,10 @@ class LabelingJobs:
             if code == "ResourceInUse":
                 raise JobNameInUse(request["LabelingJobName"]) from exc
             if code == "ResourceLimitExceeded":
-                raise ServiceQuotaExceeded(f"SageMaker refused the job: {exc}") from exc
+                raise LabelingJobQuotaExceeded(
+                    "SageMaker refused CreateLabelingJob for the account's concurrent-job quota "
+                    f"(ResourceLimitExceeded): {exc}"
+                ) from exc
             if code in {"ValidationException", "AccessDeniedException"}:
                 raise LabelingJobRejected(f"SageMaker refused CreateLabelingJob ({code}): {exc}") from exc
             if is_transient(exc):
@@ -111,13 +114,21 @@ class LabelingJobs:
             raise
         return _describe_to_model(response)
 
-    def stop(self, job_name: str) -> None:
-        """Ask SageMaker to stop a job (it moves to Stopping, then Stopped)."""
+    def stop(self, job_name: str) -> bool:
+        """Ask SageMaker to stop a job (it moves to Stopping, then Stopped); False when SageMaker refuses
+        because the job has already ended (ValidationException)."""
         try:
             self._client.stop_labeling_job(LabelingJobName=job_name)
         except ClientError as exc:
             if error_code(exc) == "ResourceNotFound":
                 raise LabelingJobNotFound(f"no labeling job named {job_name!r}") from exc
+            if error_code(exc) == "ValidationException":
+                return False
             if is_transient(exc):
                 raise transient("SageMaker", "StopLabelingJob", exc) from exc
             raise
+        except BotoCoreError as exc:
+            if is_transient(exc):
+                raise transient("SageMaker", "StopLabelingJob", exc) from exc
+            raise
+        return True

@@ -13,7 +13,13 @@ from pydantic import BaseModel
 
 from labelchain.adapters.aws_errors import error_code, is_transient, transient
 from labelchain.core.records import (
+    ACTIVE_INDEX,
+    ACTIVE_INDEX_PARTITION_KEY,
+    ACTIVE_SHARDS,
+    NOT_FOUND_STATUS,
+    NOT_STARTED_STATUS,
     PROJECT_INDEX,
+    QUEUED_STATUS,
     SNAPSHOT_RETENTION_DAYS,
     TTL_ATTRIBUTE,
     Counters,
@@ -21,6 +27,8 @@ from labelchain.core.records import (
     JobRecord,
     ModelPointer,
     ProgressSnapshot,
+    active_jobs_index_key,
+    active_shard_key,
     execution_failure_key,
     experiment_key,
     job_key,
@@ -72,6 +80,27 @@ class RecordExists(Exception):
     """A conditional put found the item already there."""
 
 
+_NOT_ACTIVE = frozenset({NOT_STARTED_STATUS, NOT_FOUND_STATUS})
+"""A queued job is active: the reconciler must see it, in case its execution ends unnoticed."""
+NOT_SEALED = "(attribute_not_exists(finalized_at) OR attribute_type(finalized_at, :null_type))"
+NOT_FINAL = f"attribute_exists(pk) AND {NOT_SEALED}"
+"""Condition of every partial update of a job record: it exists and no finalizer has sealed it (records
+store unset fields as NULL, so "not sealed" is: no ``finalized_at``, or a NULL one)."""
+NULL_TYPE = {":null_type": {"S": "NULL"}}
+
+
+def job_item(record: JobRecord) -> dict[str, Any]:
+    """The item of a job record: its keys, the project index, and the active-jobs index while the job
+    exists in SageMaker and is not final (the reconciler reads that sparse index)."""
+    keys = {
+        **job_key(record.job_name),
+        **project_jobs_index_key(record.project, record.created_at, record.job_name),
+    }
+    if record.finalized_at is None and record.status not in _NOT_ACTIVE:
+        keys.update(active_jobs_index_key(record.job_name, record.created_at))
+    return model_to_item(record, keys)
+
+
 class JobStore:
     """Job records, progress snapshots and model pointers in one table (see core.records)."""
 
@@ -99,26 +128,106 @@ class JobStore:
             raise
 
     def create_job(self, record: JobRecord) -> bool:
-        """Record a new job; False if a record of that name already exists (a retried create)."""
-        item = model_to_item(
-            record,
-            job_key(record.job_name),
-            **project_jobs_index_key(record.project, record.created_at, record.job_name),
-        )
+        """Record a new (or queued) job; False if a record of it already exists and is not a queued one
+        (a retried create). A queued record is replaced by the started job's record."""
         try:
-            self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
+            self._call(
+                "put_item",
+                Item=job_item(record),
+                ConditionExpression="attribute_not_exists(pk) OR #status = :queued",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":queued": {"S": QUEUED_STATUS}},
+            )
         except RecordExists:
             return False
         return True
 
     def save_job(self, record: JobRecord) -> None:
-        """Write the whole job record (idempotent: the same record twice leaves one item)."""
-        item = model_to_item(
-            record,
-            job_key(record.job_name),
-            **project_jobs_index_key(record.project, record.created_at, record.job_name),
-        )
-        self._call("put_item", Item=item)
+        """Write the whole job record unless it is final (a final record is never rewritten)."""
+        try:
+            self._call(
+                "put_item",
+                Item=job_item(record),
+                ConditionExpression=f"attribute_not_exists(pk) OR {NOT_SEALED}",
+                ExpressionAttributeValues=NULL_TYPE,
+            )
+        except RecordExists:
+            return
+
+    def seal_job(self, record: JobRecord) -> bool:
+        """Write a job's final record (``finalized_at`` set) if no finalizer did first; True if this call
+        sealed it. The record leaves the active-jobs index."""
+        if record.finalized_at is None:
+            raise ValueError("seal_job needs a record with finalized_at set")
+        try:
+            self._call(
+                "put_item",
+                Item=job_item(record),
+                ConditionExpression=NOT_FINAL,
+                ExpressionAttributeValues=NULL_TYPE,
+            )
+        except RecordExists:
+            return False
+        return True
+
+    def update_job(
+        self,
+        job_name: str,
+        fields: dict[str, Any],
+        *,
+        remove: tuple[str, ...] = (),
+        expect: dict[str, Any] | None = None,
+    ) -> bool:
+        """Set ``fields`` (and remove ``remove``) on a recorded job that is not final; ``expect`` adds
+        equality conditions. False when the record is missing, final or not as expected."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = dict(NULL_TYPE)
+        sets = []
+        for index, (field, value) in enumerate(fields.items()):
+            names[f"#f{index}"] = field
+            values[f":v{index}"] = _serializer.serialize(_to_dynamodb(value))
+            sets.append(f"#f{index} = :v{index}")
+        conditions = [NOT_FINAL]
+        for index, (field, value) in enumerate((expect or {}).items()):
+            names[f"#e{index}"] = field
+            values[f":e{index}"] = _serializer.serialize(_to_dynamodb(value))
+            conditions.append(f"#e{index} = :e{index}")
+        removes = []
+        for index, field in enumerate(remove):
+            names[f"#r{index}"] = field
+            removes.append(f"#r{index}")
+        expression = ("SET " + ", ".join(sets)) if sets else ""
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        params: dict[str, Any] = {
+            "Key": {k: _serializer.serialize(v) for k, v in job_key(job_name).items()},
+            "UpdateExpression": expression.strip(),
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        try:
+            self._call("update_item", **params)
+        except RecordExists:
+            return False
+        return True
+
+    def active_jobs(self) -> Iterator[JobRecord]:
+        """Every job that is not final — running, or queued for the account's quota (sparse index gsi2,
+        one query per shard)."""
+        for shard in range(ACTIVE_SHARDS):
+            params: dict[str, Any] = {
+                "IndexName": ACTIVE_INDEX,
+                "KeyConditionExpression": f"{ACTIVE_INDEX_PARTITION_KEY} = :p",
+                "ExpressionAttributeValues": {":p": {"S": active_shard_key(shard)}},
+            }
+            while True:
+                page = self._call("query", **params)
+                for item in page.get("Items", []):
+                    yield JobRecord.model_validate(item_to_plain(item))
+                if "LastEvaluatedKey" not in page:
+                    break
+                params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def get_job(self, job_name: str) -> JobRecord | None:
         """The job record, or None if LabelChain never recorded a job of that name."""
@@ -208,23 +317,14 @@ class JobStore:
         item = self._call("get_item", Key=keys, ConsistentRead=True).get("Item")
         return None if item is None else ModelPointer.model_validate(item_to_plain(item))
 
-    def update_job_progress(self, job_name: str, status: str, counters: Counters, at: datetime) -> None:
-        """Move a recorded job's status and counters forward (no-op if the job is not recorded)."""
-        try:
-            self._call(
-                "update_item",
-                Key={k: _serializer.serialize(v) for k, v in job_key(job_name).items()},
-                UpdateExpression="SET #status = :s, counters = :c, updated_at = :t",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":s": {"S": status},
-                    ":c": _serializer.serialize(_to_dynamodb(counters.model_dump())),
-                    ":t": {"S": at.isoformat()},
-                },
-            )
-        except RecordExists:  # the condition failed: nothing recorded under that name
-            return
+    def update_job_progress(
+        self, job_name: str, status: str, counters: Counters, at: datetime, running_cost_usd: str | None
+    ) -> bool:
+        """Move a recorded, not yet final job's status, counters and running cost forward."""
+        fields: dict[str, Any] = {"status": status, "counters": counters.model_dump(), "progress_at": at}
+        if running_cost_usd is not None:
+            fields["running_cost_usd"] = running_cost_usd
+        return self.update_job(job_name, fields)
 
     def record_execution_failure(self, failure: ExecutionFailure) -> None:
         """Keep the error of an execution that never got as far as a job."""

@@ -43,3 +43,32 @@ def execution_fingerprint(execution_arn: str) -> str:
 def labeling_job_arn(region: str, account: str, job_name: str, partition: str = "aws") -> str:
     """The ARN SageMaker gives a labeling job (lower-cased name, as SageMaker reports it)."""
     return f"arn:{partition}:sagemaker:{region}:{account}:labeling-job/{job_name.lower()}"
+
+
+LABELING_JOB_STATE_MACHINE_SUFFIX = "labeling-job"
+EXPERIMENT_STATE_MACHINE_SUFFIX = "experiment"
+"""State machines are named ``<prefix>-<suffix>`` (infra/ names them from these), so a Lambda can
+build their ARNs from its settings without an environment variable that would make the template
+circular (the state machines already depend on the functions)."""
+
+
+def state_machine_name(prefix: str, suffix: str) -> str:
+    """``<prefix>-<suffix>``: the name infra/ gives a LabelChain state machine."""
+    return f"{prefix}-{suffix}"
+
+
+def job_name_from_arn(job_arn: str) -> str:
+    """The job name in a labeling-job ARN (``…:labeling-job/<name>``)."""
+    marker = ":labeling-job/"
+    if marker not in job_arn:
+        raise ValueError(f"not a labeling-job ARN: {job_arn!r}")
+    return job_arn.split(marker, 1)[1]
+
+
+def sibling_execution_arn(execution_arn: str, state_machine: str, execution_name: str) -> str:
+    """The ARN of execution ``execution_name`` of ``state_machine`` in the same account and region as
+    ``execution_arn`` (``arn:<partition>:states:<region>:<account>:execution:<machine>:<name>``)."""
+    parts = execution_arn.split(":")
+    if len(parts) < 8 or parts[2] != "states" or parts[5] != "execution":
+        raise ValueError(f"not a Step Functions execution ARN: {execution_arn!r}")
+    return ":".join([*parts[:5], "execution", state_machine, execution_name])

@@ -4,6 +4,8 @@ Access patterns (one table, ``pk``/``sk`` plus GSI ``gsi1``):
   * a job by name ............................ pk=JOB#<name>          sk=JOB
   * a job's progress snapshots in time order . pk=JOB#<name>          sk=SNAPSHOT#<iso time>#<poll>
   * a project's jobs in time order ........... gsi1pk=PROJECT#<p>     gsi1sk=JOB#<created iso>#<name>
+  * jobs not yet final (the reconciler) ...... gsi2pk=ACTIVE#<shard>  gsi2sk=<created iso>#<name>
+    (sparse: only a job record that is not final carries gsi2pk, so the index holds just those)
   * the project's latest model ............... pk=PROJECT#<p>         sk=MODEL#LATEST
   * which job trained a model ................ pk=MODEL#<arn>          sk=MODEL
   * an execution that failed before a job .... pk=EXECUTION#<arn>      sk=FAILURE
@@ -13,6 +15,7 @@ Access patterns (one table, ``pk``/``sk`` plus GSI ``gsi1``):
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Literal
 
@@ -26,11 +29,27 @@ SORT_KEY = "sk"
 PROJECT_INDEX = "gsi1"
 PROJECT_INDEX_PARTITION_KEY = "gsi1pk"
 PROJECT_INDEX_SORT_KEY = "gsi1sk"
+ACTIVE_INDEX = "gsi2"
+ACTIVE_INDEX_PARTITION_KEY = "gsi2pk"
+ACTIVE_INDEX_SORT_KEY = "gsi2sk"
+ACTIVE_SHARDS = 4
+"""The active-jobs index spreads its items over a few partition values so one reconciler query per
+shard reads them (no table scan, no single hot key)."""
 TTL_ATTRIBUTE = "expires_at"
 """The table's key schema: infra/ builds the table from these names, tests and the store use them."""
 
 JobStatus = Literal["Initializing", "InProgress", "Completed", "Failed", "Stopping", "Stopped"]
 ENDED_STATUSES: frozenset[str] = frozenset({"Completed", "Failed", "Stopped"})
+QUEUED_STATUS = "Queued"
+"""LabelChain's own status: CreateLabelingJob was refused for the account's concurrent-job quota and the
+execution retries it; no SageMaker job exists yet."""
+NOT_STARTED_STATUS = "NotStarted"
+"""LabelChain's own final status: the execution ended while its job was still queued; no job ran."""
+NOT_FOUND_STATUS = "NotFoundInSageMaker"
+"""LabelChain's own final status: the reconciler found a record whose job SageMaker does not know."""
+Watcher = Literal["execution", "reconciler"]
+"""Who finalizes a job when it ends: the execution waiting for it, or (when the execution is gone or
+gave the job up) the reconciler and the job-event handler."""
 SNAPSHOT_RETENTION_DAYS = 400
 """Progress snapshots expire (TTL) after this; job records and model pointers never do."""
 
@@ -45,6 +64,19 @@ def snapshot_key(job_name: str, taken_at: datetime, poll: int) -> dict[str, str]
 
 def project_jobs_index_key(project: str, created_at: datetime, job_name: str) -> dict[str, str]:
     return {"gsi1pk": f"PROJECT#{project}", "gsi1sk": f"JOB#{created_at.isoformat()}#{job_name}"}
+
+
+def active_jobs_index_key(job_name: str, created_at: datetime) -> dict[str, str]:
+    """Index attributes of a job that is not final (sparse index ``gsi2``; removed at finalize)."""
+    shard = int(hashlib.sha256(job_name.encode()).hexdigest(), 16) % ACTIVE_SHARDS
+    return {
+        ACTIVE_INDEX_PARTITION_KEY: active_shard_key(shard),
+        ACTIVE_INDEX_SORT_KEY: f"{created_at.isoformat()}#{job_name}",
+    }
+
+
+def active_shard_key(shard: int) -> str:
+    return f"ACTIVE#{shard}"
 
 
 def latest_model_key(project: str) -> dict[str, str]:
@@ -133,6 +165,8 @@ class JobRecord(BaseModel):
     counters: Counters = Field(default_factory=Counters)
     final_model_arn: str | None = None
     model_outcome: Literal["pending", "trained", "no-model"] = "pending"
+    pointer_moved: bool = False
+    """Whether finalizing this job moved the project's latest-model pointer to its model."""
     output_manifest_uri: str | None = None
     cost: CostBreakdown | None = None
     iterations: list[IterationRow] = Field(default_factory=list)
@@ -141,6 +175,26 @@ class JobRecord(BaseModel):
     """True when the job ran on LabelChain's Ground Truth emulator, not on AWS."""
     execution_error: str | None = None
     """Set when the execution gave up on the job (the job itself may still be running)."""
+    watcher: Watcher = "execution"
+    watch_token: str | None = None
+    """The task token of the execution's WaitForJob state while it waits (the job-event handler and the
+    reconciler resume the execution with it)."""
+    stop_reason: str | None = None
+    """Why LabelChain stopped the job (its execution ended, no execution is left, …), with who/what."""
+    end_detected_at: datetime | None = None
+    end_detected_by: Literal["event", "reconciler", "watch"] | None = None
+    """When and how LabelChain first saw the job ended: Ground Truth's event, the reconciler's safety net,
+    or the execution's own check when it (re)armed its wait."""
+    progress_at: datetime | None = None
+    running_cost_usd: str | None = None
+    """The reconciler's running estimate (counters so far × prices) while the job runs."""
+    queued_since: datetime | None = None
+    queue_attempts: int = 0
+    repairs: list[str] = Field(default_factory=list)
+    """What the reconciler repaired on this job (drift notes, with time)."""
+    finalized_at: datetime | None = None
+    """Set once, by whichever finalizer got there first (the execution, the job-event handler or the
+    reconciler); a record with it set is final and never rewritten by a finalizer again."""
 
 
 class ProgressSnapshot(BaseModel):

@@ -31,17 +31,29 @@ def build_runtime() -> Runtime:
 
     from labelchain.adapters.s3 import ObjectStore  # noqa: PLC0415
     from labelchain.adapters.sagemaker import LabelingJobs  # noqa: PLC0415
+    from labelchain.adapters.stepfunctions import Executions  # noqa: PLC0415
     from labelchain.adapters.store import JobStore  # noqa: PLC0415
-    from labelchain.settings import get_settings  # noqa: PLC0415
+    from labelchain.settings import (  # noqa: PLC0415
+        BOTO_CONNECT_TIMEOUT_SECONDS,
+        BOTO_MAX_ATTEMPTS,
+        BOTO_READ_TIMEOUT_SECONDS,
+        get_settings,
+    )
 
     settings = get_settings()
     session = boto3.session.Session(region_name=settings.region)
-    config = Config(retries={"mode": "standard", "max_attempts": 4}, user_agent_extra="labelchain")
+    config = Config(
+        retries={"mode": "standard", "max_attempts": BOTO_MAX_ATTEMPTS},
+        connect_timeout=BOTO_CONNECT_TIMEOUT_SECONDS,
+        read_timeout=BOTO_READ_TIMEOUT_SECONDS,
+        user_agent_extra="labelchain",
+    )
     return Runtime(
         settings=settings,
         jobs=LabelingJobs(session.client("sagemaker", config=config)),
         objects=ObjectStore(session.client("s3", config=config)),
         store=JobStore(session.client("dynamodb", config=config), settings.table_name),
+        executions_adapter=Executions(session.client("stepfunctions", config=config)),
     )
 
 

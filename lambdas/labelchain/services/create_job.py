@@ -20,9 +20,8 @@ from labelchain.core.job_input import JobInput, JobModelReference, PublicWorkfor
 from labelchain.core.json_stream import MalformedJsonStreamError
 from labelchain.core.manifest import scan_manifest
 from labelchain.core.naming import EXECUTION_TAG, execution_fingerprint, job_name_for_execution
-from labelchain.core.polling import MIN_WAIT_SECONDS
 from labelchain.core.prices import prices_from_json, resolve_prices, task_price_usd_for
-from labelchain.core.records import ENDED_STATUSES, JobRecord, ModelPointer, WorkforceUsed
+from labelchain.core.records import ENDED_STATUSES, QUEUED_STATUS, JobRecord, ModelPointer, WorkforceUsed
 from labelchain.core.regions import pre_human_task_lambda_arn
 from labelchain.core.request import JobPlacement, build_create_labeling_job_request
 from labelchain.core.worker_ui import label_category_document, worker_ui_template
@@ -31,10 +30,11 @@ from labelchain.errors import (
     IncompatibleModel,
     InvalidJobInput,
     JobNameConflict,
+    LabelingJobQuotaExceeded,
     ManifestNotFound,
     ModelNotFound,
 )
-from labelchain.services.events import CreateJobEvent, CreateJobResult, PollState
+from labelchain.services.events import CreateJobEvent, CreateJobResult
 from labelchain.services.runtime import Runtime
 
 logger = Logger(child=True)
@@ -216,33 +216,12 @@ def create_labeling_job(event: CreateJobEvent, runtime: Runtime) -> CreateJobRes
         execution_arn=event.execution.id,
     )
     request = build_create_labeling_job_request(job_input, placement, model.arn)
-    adopted = False
-    try:
-        job_arn = runtime.jobs.create(request)
-    except JobNameInUse:
-        existing = runtime.jobs.describe(job_name)
-        if existing.tags.get(EXECUTION_TAG) != execution_fingerprint(event.execution.id):
-            raise JobNameConflict(
-                f"labeling job {job_name!r} already exists and was not started by execution "
-                f"{event.execution.id}; start the execution under another name"
-            ) from None
-        if existing.status in ENDED_STATUSES:
-            # Step Functions lets a name be reused (90 days after the execution ended), which gives the
-            # same ARN: a retried create meets its job while it is young, never after it has ended.
-            raise JobNameConflict(
-                f"labeling job {job_name!r} of an earlier execution named {event.execution.name!r} already "
-                f"ended ({existing.status}); start the execution under another name"
-            ) from None
-        job_arn, adopted = existing.arn, True
-        logger.info("adopted the job this execution created before a retry", extra={"job_name": job_name})
-
     workforce = job_input.workforce
     public_price = workforce.price_per_task_usd if isinstance(workforce, PublicWorkforce) else None
     record = JobRecord(
         job_name=job_name,
         project=job_input.project,
         execution_arn=event.execution.id,
-        job_arn=job_arn,
         task_type=job_input.task.type.value,
         labels=list(job_input.task.labels),
         label_attribute=job_input.task.label_attribute,
@@ -262,14 +241,69 @@ def create_labeling_job(event: CreateJobEvent, runtime: Runtime) -> CreateJobRes
         advance_latest_model=job_input.advance_latest_model,
         created_at=runtime.clock(),
     )
-    runtime.store.create_job(record)
+    adopted = False
+    try:
+        job_arn = runtime.jobs.create(request)
+    except LabelingJobQuotaExceeded:
+        record_queued(record, runtime)
+        raise
+    except JobNameInUse:
+        existing = runtime.jobs.describe(job_name)
+        if existing.tags.get(EXECUTION_TAG) != execution_fingerprint(event.execution.id):
+            raise JobNameConflict(
+                f"labeling job {job_name!r} already exists and was not started by execution "
+                f"{event.execution.id}; start the execution under another name"
+            ) from None
+        if existing.status in ENDED_STATUSES:
+            # Step Functions lets a name be reused (90 days after the execution ended), which gives the
+            # same ARN: a retried create meets its job while it is young, never after it has ended.
+            raise JobNameConflict(
+                f"labeling job {job_name!r} of an earlier execution named {event.execution.name!r} already "
+                f"ended ({existing.status}); start the execution under another name"
+            ) from None
+        job_arn, adopted = existing.arn, True
+        logger.info("adopted the job this execution created before a retry", extra={"job_name": job_name})
+
+    queued = runtime.store.get_job(job_name)
+    record = record.model_copy(
+        update={
+            "job_arn": job_arn,
+            "queued_since": queued.queued_since if queued is not None else None,
+            "queue_attempts": queued.queue_attempts if queued is not None else 0,
+        }
+    )
+    if not runtime.store.create_job(record):
+        sealed = runtime.store.get_job(job_name)
+        if sealed is not None and sealed.finalized_at is not None:
+            # The execution ended while this create was in flight and the record was sealed NotStarted:
+            # nothing would watch this job, so it must not run.
+            runtime.jobs.stop(job_name)
+            raise JobNameConflict(
+                f"labeling job {job_name!r} started after its execution had ended ({sealed.status}); "
+                "it was stopped at once"
+            )
     logger.info(
         "labeling job started",
         extra={"job_name": job_name, "objects": object_count, "initial_model": model.arn, "adopted": adopted},
     )
-    return CreateJobResult(
-        job_name=job_name,
-        project=job_input.project,
-        adopted=adopted,
-        poll=PollState(status="Initializing", wait_seconds=MIN_WAIT_SECONDS),
+    return CreateJobResult(job_name=job_name, project=job_input.project, adopted=adopted)
+
+
+def record_queued(record: JobRecord, runtime: Runtime) -> None:
+    """Say on the job record that CreateLabelingJob waits for the account's concurrent-job quota."""
+    existing = runtime.store.get_job(record.job_name)
+    if existing is not None and existing.status != QUEUED_STATUS:
+        return
+    runtime.store.create_job(
+        record.model_copy(
+            update={
+                "status": QUEUED_STATUS,
+                "queued_since": existing.queued_since if existing is not None else record.created_at,
+                "queue_attempts": (existing.queue_attempts if existing is not None else 0) + 1,
+            }
+        )
+    )
+    logger.warning(
+        "account's labeling-job quota reached: the job is queued and CreateJob retries",
+        extra={"job_name": record.job_name},
     )

@@ -23,18 +23,6 @@ class ExecutionRef(BaseModel):
     start_time: str | None = None
 
 
-class PollState(BaseModel):
-    """The job's status as of the last poll, and how long to wait before the next one."""
-
-    model_config = ConfigDict(frozen=True)
-    status: str
-    wait_seconds: int
-    polls: int = 0
-    counters: Counters | None = None
-    failure_reason: str | None = None
-    elapsed_seconds: int = 0
-
-
 class CreateJobEvent(BaseModel):
     model_config = ConfigDict(frozen=True)
     input: Any
@@ -46,23 +34,43 @@ class CreateJobResult(BaseModel):
     job_name: str
     project: str
     adopted: bool
-    poll: PollState
 
 
 class JobEvent(BaseModel):
-    """Payload of PollJob, ExtractModel and RecordMetrics."""
+    """Payload of Finalize: the job the execution created."""
 
     model_config = ConfigDict(frozen=True)
     job_name: str
     project: str
-    previous: PollState | None = None
 
 
-class ModelResult(BaseModel):
+class WatchJobEvent(BaseModel):
+    """Payload of WatchJob, the Lambda of the WaitForJob state (``lambda:invoke.waitForTaskToken``)."""
+
     model_config = ConfigDict(frozen=True)
-    model_arn: str | None
-    outcome: str
-    pointer_moved: bool
+    job_name: str
+    project: str
+    task_token: str = Field(min_length=1)
+    execution: ExecutionRef
+
+
+class WatchResult(BaseModel):
+    """What WatchJob did (Step Functions ignores it: the state's output comes from SendTaskSuccess)."""
+
+    model_config = ConfigDict(frozen=True)
+    job_name: str
+    status: str
+    resumed: bool
+
+
+class JobEnded(BaseModel):
+    """What SendTaskSuccess hands the waiting execution: the job ended, and how that was noticed."""
+
+    model_config = ConfigDict(frozen=True)
+    job_name: str
+    status: str
+    detected_by: str
+    detected_at: str
 
 
 class CostSummary(BaseModel):
@@ -93,6 +101,12 @@ class MetricsResult(BaseModel):
     initial_model_arn: str | None
     cross_check: list[str]
     simulated: bool
+    model_outcome: str = "pending"
+    pointer_moved: bool = False
+    stop_reason: str | None = None
+    end_detected_by: str | None = None
+    end_detected_at: str | None = None
+    finalized_at: str | None = None
 
 
 class RecordFailureEvent(BaseModel):

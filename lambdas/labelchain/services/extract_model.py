@@ -1,31 +1,32 @@
-"""ExtractModel: keep the model a completed job trained, and move the project's pointer forward."""
+"""The model part of finalizing a job: keep the model a completed job trained, move the project's
+pointer forward. Both writes are idempotent (provenance is a plain put of the same item; the pointer
+is a conditional put that only a later job can win), so running it twice changes nothing."""
 
 from __future__ import annotations
 
-from labelchain.core.records import ModelPointer
-from labelchain.errors import LabelingJobNotFound
-from labelchain.services.events import JobEvent, ModelResult
+from labelchain.adapters.sagemaker import LabelingJobDescription
+from labelchain.core.records import JobRecord, ModelPointer
 from labelchain.services.runtime import Runtime
 
 
-def extract_model(event: JobEvent, runtime: Runtime) -> ModelResult:
-    """Read FinalActiveLearningModelArn; absent is a normal outcome, recorded as "no-model"."""
-    described = runtime.jobs.describe(event.job_name)
-    record = runtime.store.get_job(event.job_name)
-    if record is None:
-        raise LabelingJobNotFound(f"job {event.job_name!r} has no LabelChain record to attach a model to")
-    model_arn = described.final_model_arn
-    runtime.store.save_job(
-        record.model_copy(
-            update={
-                "final_model_arn": model_arn,
-                "model_outcome": "trained" if model_arn else "no-model",
-                "output_manifest_uri": described.output_manifest_uri,
-            }
-        )
+def with_model(
+    record: JobRecord, described: LabelingJobDescription, runtime: Runtime
+) -> tuple[JobRecord, bool]:
+    """The record with its model outcome, and whether the project's latest-model pointer now names it.
+
+    Only a Completed job's ``FinalActiveLearningModelArn`` seeds later jobs; its absence is a normal
+    outcome ("no-model"), never an error.
+    """
+    model_arn = described.final_model_arn if described.status == "Completed" else None
+    updated = record.model_copy(
+        update={
+            "final_model_arn": model_arn or record.final_model_arn,
+            "model_outcome": "trained" if model_arn else "no-model",
+            "output_manifest_uri": described.output_manifest_uri,
+        }
     )
     if model_arn is None:
-        return ModelResult(model_arn=None, outcome="no-model", pointer_moved=False)
+        return updated, False
     pointer = ModelPointer(
         project=record.project,
         model_arn=model_arn,
@@ -37,4 +38,4 @@ def extract_model(event: JobEvent, runtime: Runtime) -> ModelResult:
     )
     runtime.store.remember_model(pointer)
     moved = record.advance_latest_model and runtime.store.advance_latest_model(pointer)
-    return ModelResult(model_arn=model_arn, outcome="trained", pointer_moved=moved)
+    return updated, moved

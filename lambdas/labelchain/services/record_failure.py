@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
@@ -10,7 +9,7 @@ from aws_lambda_powertools import Logger
 
 from labelchain.core.records import ExecutionFailure
 from labelchain.core.trigger import parse_manifest_key
-from labelchain.errors import InvalidJobInput, LabelingJobNotFound
+from labelchain.errors import InvalidJobInput
 from labelchain.services.events import FailureResult, RecordFailureEvent
 from labelchain.services.runtime import Runtime
 
@@ -57,17 +56,12 @@ def record_failure(event: RecordFailureEvent, runtime: Runtime) -> FailureResult
         )
         record = None
     if record is not None:
-        status = record.status
-        with contextlib.suppress(LabelingJobNotFound):
-            status = runtime.jobs.describe(record.job_name).status
-        runtime.store.save_job(
-            record.model_copy(update={"status": status, "execution_error": f"{error}: {cause}"})
+        runtime.store.update_job(record.job_name, {"execution_error": f"{error}: {cause}"})
+        logger.warning(
+            "execution gave up on its job; the execution-ended handler stops it (or, by policy, the "
+            "reconciler adopts it) and the job is finalized when it ends",
+            extra={"job_name": record.job_name, "status": record.status},
         )
-        if status not in {"Completed", "Failed", "Stopped"}:
-            logger.warning(
-                "execution gave up while the labeling job is still running; it continues in SageMaker",
-                extra={"job_name": record.job_name, "status": status},
-            )
     else:
         project = project_of_state(event.state)
         runtime.store.record_execution_failure(

@@ -1,35 +1,63 @@
-"""RecordMetrics: final counters, duration, cost and per-iteration rows of an ended job.
+"""The metrics part of finalizing a job: final counters, duration, cost and per-iteration rows.
 
 Counters come from DescribeLabelingJob (the authority); per-iteration rows come from the job's S3
 output, streamed file by file and cross-checked against the counters. A disagreement or an
 unreadable output file is recorded on the job, never a reason to lose the metrics already known.
-Writing the record is idempotent: running this twice leaves the same item.
+Pure with respect to the table: it returns the updated record and ``services.finalize`` seals it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from labelchain.core.cost import CostBreakdown, compute_cost, percent_of
+from labelchain.adapters.sagemaker import LabelingJobDescription
+from labelchain.core.cost import CostBreakdown, compute_cost
 from labelchain.core.naming import SIMULATED_TAG
 from labelchain.core.output_layout import SUMMARIZED_KINDS, OutputFile, classify_output_key
 from labelchain.core.output_summary import OutputSummary, summarize_output
-from labelchain.core.records import ENDED_STATUSES, IterationRow, JobRecord
-from labelchain.errors import LabelingJobNotFound, OutputLayoutError
-from labelchain.services.events import CostSummary, JobEvent, MetricsResult
-from labelchain.services.poll_job import failure_reason_for
+from labelchain.core.records import ENDED_STATUSES, Counters, IterationRow, JobRecord
+from labelchain.errors import OutputLayoutError
 from labelchain.services.runtime import Runtime
 
 logger = Logger(child=True)
+
+STOPPED_REASON = "the labeling job was stopped before it finished (StopLabelingJob was called)"
+FAILED_WITHOUT_REASON = "SageMaker reported the job Failed without a FailureReason"
+
+
+def failure_reason_for(status: str, reason: str | None, stop_reason: str | None = None) -> str | None:
+    """The cause a failed or stopped execution shows; always text for those two statuses. A stop
+    LabelChain made itself names why (``stop_reason``)."""
+    if status == "Failed":
+        return reason or FAILED_WITHOUT_REASON
+    if status == "Stopped":
+        return stop_reason or reason or STOPPED_REASON
+    return reason
 
 
 def job_output_prefix(record: JobRecord) -> str:
     """Key prefix of a job's output in the output bucket: ``<project>/<job-name>/``."""
     return f"{record.project}/{record.job_name}/"
+
+
+def job_cost(record: JobRecord, human: int, machine: int, iterations: int) -> CostBreakdown:
+    """What ``human`` and ``machine`` labeled objects of this job cost, with the job's own prices."""
+    return compute_cost(
+        human_objects=human,
+        machine_objects=machine,
+        workers_per_object=record.workforce.workers_per_object,
+        task_price_usd=Decimal(record.workforce.task_price_usd),
+        prices=record.prices,
+        iterations=iterations if record.auto_labeling else 0,
+    )
+
+
+def running_cost_usd(record: JobRecord, counters: Counters) -> str:
+    """The reconciler's running estimate: what the objects labeled so far cost (compute excluded)."""
+    return str(job_cost(record, counters.human_labeled, counters.machine_labeled, 0).total_cost_usd)
 
 
 def _output_files(runtime: Runtime, prefix: str) -> Iterator[tuple[OutputFile, Iterator[bytes]]]:
@@ -40,10 +68,10 @@ def _output_files(runtime: Runtime, prefix: str) -> Iterator[tuple[OutputFile, I
             yield output_file, runtime.objects.iter_chunks(bucket, key)
 
 
-def _iteration_rows(summary: OutputSummary, cost_of: Any) -> list[IterationRow]:
+def _iteration_rows(summary: OutputSummary, record: JobRecord) -> list[IterationRow]:
     rows = []
     for stats in summary.iterations:
-        breakdown: CostBreakdown = cost_of(stats.human_objects, stats.machine_objects or 0, 1)
+        breakdown = job_cost(record, stats.human_objects, stats.machine_objects or 0, 1)
         rows.append(
             IterationRow(
                 iteration=stats.iteration,
@@ -56,25 +84,9 @@ def _iteration_rows(summary: OutputSummary, cost_of: Any) -> list[IterationRow]:
     return rows
 
 
-def record_metrics(event: JobEvent, runtime: Runtime) -> MetricsResult:
-    """Compute and store the job's final metrics; return them as the execution's result."""
-    described = runtime.jobs.describe(event.job_name)
-    record = runtime.store.get_job(event.job_name)
-    if record is None:
-        raise LabelingJobNotFound(f"job {event.job_name!r} has no LabelChain record to add metrics to")
+def with_final_metrics(record: JobRecord, described: LabelingJobDescription, runtime: Runtime) -> JobRecord:
+    """The record with the ended job's counters, duration, cost, iterations and cross-check notes."""
     counters = described.counters
-    task_price = Decimal(record.workforce.task_price_usd)
-
-    def cost_of(human: int, machine: int, iterations: int) -> CostBreakdown:
-        return compute_cost(
-            human_objects=human,
-            machine_objects=machine,
-            workers_per_object=record.workforce.workers_per_object,
-            task_price_usd=task_price,
-            prices=record.prices,
-            iterations=iterations if record.auto_labeling else 0,
-        )
-
     notes: list[str] = []
     rows: list[IterationRow] = []
     try:
@@ -84,54 +96,31 @@ def record_metrics(event: JobEvent, runtime: Runtime) -> MetricsResult:
             record.task_type,
             counters,
         )
-        rows = _iteration_rows(summary, cost_of)
+        rows = _iteration_rows(summary, record)
         notes = [m.message for m in summary.cross_check] + list(summary.notes)
     except OutputLayoutError as exc:
         notes = [f"output not parsed, per-iteration rows omitted: {exc}"]
     if notes:
         logger.warning("job output disagrees with or lacks what the counters say", extra={"notes": notes})
 
-    cost = cost_of(counters.human_labeled, counters.machine_labeled, len(rows))
+    cost = job_cost(record, counters.human_labeled, counters.machine_labeled, len(rows))
     ended = described.last_modified_at if described.status in ENDED_STATUSES else None
     duration = int((ended - described.created_at).total_seconds()) if ended else None
-    failure_reason = failure_reason_for(described.status, described.failure_reason)
-    simulated = described.tags.get(SIMULATED_TAG) == "true"
-    updated = record.model_copy(
+    return record.model_copy(
         update={
             "status": described.status,
-            "failure_reason": failure_reason,
+            "failure_reason": failure_reason_for(
+                described.status, described.failure_reason, record.stop_reason
+            ),
             "ended_at": ended,
             "duration_seconds": duration,
             "counters": counters,
             "cost": cost,
+            "running_cost_usd": str(cost.total_cost_usd),
             "iterations": rows,
             "cross_check": notes,
             "output_manifest_uri": described.output_manifest_uri,
             "final_model_arn": record.final_model_arn or described.final_model_arn,
-            "simulated": simulated,
+            "simulated": described.tags.get(SIMULATED_TAG) == "true",
         }
-    )
-    runtime.store.save_job(updated)
-    return MetricsResult(
-        job_name=record.job_name,
-        project=record.project,
-        status=described.status,
-        failure_reason=failure_reason,
-        counters=counters,
-        machine_labeled_percent=str(percent_of(counters.machine_labeled, record.object_count)),
-        duration_seconds=duration,
-        iterations=len(rows),
-        cost=CostSummary(
-            human_usd=str(cost.human_cost_usd),
-            machine_usd=str(cost.machine_cost_usd),
-            total_usd=str(cost.total_cost_usd),
-            without_auto_labeling_usd=str(cost.cost_without_auto_labeling_usd),
-            saving_usd=str(cost.saving_usd),
-            saving_percent=str(cost.saving_percent),
-            prices_version=cost.prices_version,
-        ),
-        final_model_arn=updated.final_model_arn,
-        initial_model_arn=record.initial_model_arn,
-        cross_check=notes,
-        simulated=simulated,
     )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from labelchain.adapters.s3 import ObjectStore
 from labelchain.adapters.sagemaker import LabelingJobs
+from labelchain.adapters.stepfunctions import Executions
 from labelchain.adapters.store import JobStore
 from labelchain.settings import Settings
 
@@ -18,10 +19,18 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Runtime:
-    """Settings plus the three adapters (each wrapping an injected boto3 client) and a clock."""
+    """Settings plus the adapters (each wrapping an injected boto3 client) and a clock."""
 
     settings: Settings
     jobs: LabelingJobs
     objects: ObjectStore
     store: JobStore
     clock: Callable[[], datetime] = field(default=utc_now)
+    executions_adapter: Executions | None = None
+    """Step Functions; only the lifecycle services (watch, job events, reconciler, execution ended) use it."""
+
+    @property
+    def executions(self) -> Executions:
+        if self.executions_adapter is None:
+            raise RuntimeError("this Runtime was built without a Step Functions client")
+        return self.executions_adapter

@@ -1,4 +1,4 @@
-"""ExtractModel Lambda: record a completed job's final model and advance the project's pointer."""
+"""WatchJob Lambda (the WaitForJob state): store the task token; resume at once if the job has ended."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from labelchain.handlers.runtime import get_runtime, logger, tracer
-from labelchain.services.events import JobEvent, parse_event
-from labelchain.services.extract_model import extract_model
+from labelchain.services.events import WatchJobEvent, parse_event
+from labelchain.services.watch_job import watch_job
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return extract_model(parse_event(JobEvent, event), get_runtime()).model_dump(mode="json")
+    return watch_job(parse_event(WatchJobEvent, event), get_runtime()).model_dump(mode="json")

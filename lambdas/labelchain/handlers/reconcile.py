@@ -1,0 +1,29 @@
+"""Reconciler Lambda (scheduled): progress of every running job, and repairs of whatever drifted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from labelchain.handlers.metrics import emit_counts, emit_sealed
+from labelchain.handlers.runtime import get_runtime, logger, tracer
+from labelchain.services.reconcile import reconcile
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    run = reconcile(get_runtime())
+    report = run.report
+    logger.info("reconciler run", extra=report.model_dump())
+    emit_counts(
+        {
+            "ReconcilerJobsChecked": report.jobs,
+            "ReconcilerRepairs": report.repairs,
+            "ReconcilerErrors": report.errors,
+            "RunningJobs": report.outcomes.get("progress", 0),
+        }
+    )
+    emit_sealed(run.sealed)
+    return report.model_dump(mode="json")

@@ -1,0 +1,134 @@
+"""ExecutionEnded: stop both ways. When an execution ends early, nothing it started keeps running.
+
+Step Functions sends "Execution Status Change" events; the stack's rule passes ABORTED, TIMED_OUT and
+FAILED ends of the LabelingJob and Experiment state machines here:
+  * a LabelingJob execution → its labeling job (the name is a pure function of the execution) is
+    stopped, or adopted by the reconciler when the execution FAILED and the policy says ``adopt``;
+    a job still queued never starts; a job that already ended is finalized;
+  * an Experiment execution → its child LabelingJob executions still running are stopped, and each of
+    their ends comes back here for its job.
+A lost event is the reconciler's to make up for (it checks every running job's execution).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aws_lambda_powertools import Logger
+from pydantic import BaseModel, ConfigDict, Field
+
+from labelchain.core.experiment import ROLES, child_execution_name
+from labelchain.core.naming import (
+    EXPERIMENT_STATE_MACHINE_SUFFIX,
+    LABELING_JOB_STATE_MACHINE_SUFFIX,
+    job_name_for_execution,
+    sibling_execution_arn,
+    state_machine_name,
+)
+from labelchain.core.records import QUEUED_STATUS
+from labelchain.services.finalize import Finalized
+from labelchain.services.lifecycle import seal_not_started, take_over
+from labelchain.services.runtime import Runtime
+
+logger = Logger(child=True)
+
+ENDED_EARLY = ("ABORTED", "TIMED_OUT", "FAILED")
+EXPERIMENT_STOPPED_ERROR = "ExperimentStopped"
+
+
+class ExecutionStatusDetail(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+    execution_arn: str = Field(alias="executionArn")
+    state_machine_arn: str = Field(alias="stateMachineArn")
+    name: str
+    status: str
+    error: str | None = None
+    cause: str | None = None
+
+
+class ExecutionStatusChange(BaseModel):
+    """The EventBridge event Step Functions sends when an execution changes status."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+    source: Literal["aws.states"]
+    detail_type: Literal["Step Functions Execution Status Change"] = Field(alias="detail-type")
+    detail: ExecutionStatusDetail
+
+
+class ExecutionEndedResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    execution_arn: str
+    status: str
+    action: str
+    """stopped · adopted · finalized · already-final · not-started · no-job · children-stopped · ignored"""
+    job_name: str | None = None
+    stopped_children: list[str] = Field(default_factory=list)
+
+
+def end_reason(detail: ExecutionStatusDetail) -> str:
+    """Who/what ended the execution, as the job record and the stop reason say it."""
+    reason = f"execution {detail.name} ended {detail.status}"
+    if detail.error:
+        reason += f" with {detail.error}"
+        if detail.cause:
+            reason += f": {detail.cause[:300]}"
+    elif detail.status == "ABORTED":
+        reason += " (stopped by a person or an API call: StopExecution)"
+    return reason
+
+
+def handle_execution_ended(
+    event: ExecutionStatusChange, runtime: Runtime
+) -> tuple[ExecutionEndedResult, Finalized | None]:
+    detail = event.detail
+    prefix = runtime.settings.resource_prefix
+    machine = detail.state_machine_arn.rsplit(":", 1)[-1]
+
+    def result(
+        action: str, job_name: str | None = None, children: list[str] | None = None
+    ) -> ExecutionEndedResult:
+        return ExecutionEndedResult(
+            execution_arn=detail.execution_arn,
+            status=detail.status,
+            action=action,
+            job_name=job_name,
+            stopped_children=children or [],
+        )
+
+    if detail.status not in ENDED_EARLY:
+        return result("ignored"), None
+    if machine == state_machine_name(prefix, EXPERIMENT_STATE_MACHINE_SUFFIX):
+        return result("children-stopped", children=stop_children(detail, runtime)), None
+    if machine != state_machine_name(prefix, LABELING_JOB_STATE_MACHINE_SUFFIX):
+        return result("ignored"), None
+
+    job_name = job_name_for_execution(prefix, detail.name, detail.execution_arn)
+    record = runtime.store.get_job(job_name)
+    if record is None or record.execution_arn != detail.execution_arn:
+        return result("no-job", job_name=job_name), None
+    if record.finalized_at is not None:
+        return result("already-final", job_name=job_name), None
+    reason = end_reason(detail)
+    if record.status == QUEUED_STATUS:
+        return result(seal_not_started(record, reason, runtime), job_name=job_name), None
+    action, finalized = take_over(record, detail.status, reason, runtime)
+    return result(action, job_name=job_name), finalized
+
+
+def stop_children(detail: ExecutionStatusDetail, runtime: Runtime) -> list[str]:
+    """Stop the Experiment's child LabelingJob executions that still run; returns the ones stopped."""
+    labeling_job_machine = state_machine_name(
+        runtime.settings.resource_prefix, LABELING_JOB_STATE_MACHINE_SUFFIX
+    )
+    stopped = []
+    for role in ROLES:
+        child = sibling_execution_arn(
+            detail.execution_arn, labeling_job_machine, child_execution_name(detail.name, role)
+        )
+        if runtime.executions.stop(child, EXPERIMENT_STOPPED_ERROR, end_reason(detail)):
+            stopped.append(child)
+    if stopped:
+        logger.warning(
+            "experiment ended early: its running jobs' executions stopped", extra={"children": stopped}
+        )
+    return stopped

@@ -1,0 +1,109 @@
+"""Finalize: the one end of every labeling job, whoever notices that it ended.
+
+The execution's Finalize state, the job-event handler (when no execution waits any more) and the
+reconciler all call ``finalize_job``. It reads the ended job, keeps its model (moving the project's
+pointer forward), computes counters, cost and per-iteration rows, and seals the record with one
+conditional write (``finalized_at``). Whoever seals first wins; everyone else gets the sealed record
+back, so running it twice changes nothing and metrics are emitted once (by the caller that sealed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from aws_lambda_powertools import Logger
+
+from labelchain.core.cost import percent_of
+from labelchain.core.records import ENDED_STATUSES, JobRecord
+from labelchain.errors import JobStillRunning, LabelingJobNotFound
+from labelchain.services.events import CostSummary, MetricsResult
+from labelchain.services.extract_model import with_model
+from labelchain.services.record_metrics import with_final_metrics
+from labelchain.services.runtime import Runtime
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class Finalized:
+    """The job's final metrics, and whether this call sealed the record (and so emits its metrics)."""
+
+    result: MetricsResult
+    sealed_now: bool
+
+
+def usd(amount: Decimal) -> str:
+    """Money as the result shows it: 4 places, whether it comes from the computation or back from
+    DynamoDB (which trims trailing zeroes)."""
+    return f"{amount:.4f}"
+
+
+def metrics_of(record: JobRecord) -> MetricsResult:
+    """A finalized job's record as the execution's result (the same whoever finalized it)."""
+    cost = record.cost
+    if cost is None:
+        # Sealed without metrics: no job ran (NotStarted) or SageMaker does not know it.
+        raise LabelingJobNotFound(
+            f"job {record.job_name!r} has no metrics: it is {record.status}"
+            + (f" ({record.repairs[-1]})" if record.repairs else "")
+        )
+    return MetricsResult(
+        job_name=record.job_name,
+        project=record.project,
+        status=record.status,
+        failure_reason=record.failure_reason,
+        counters=record.counters,
+        machine_labeled_percent=f"{percent_of(record.counters.machine_labeled, record.object_count):.2f}",
+        duration_seconds=record.duration_seconds,
+        iterations=len(record.iterations),
+        cost=CostSummary(
+            human_usd=usd(cost.human_cost_usd),
+            machine_usd=usd(cost.machine_cost_usd),
+            total_usd=usd(cost.total_cost_usd),
+            without_auto_labeling_usd=usd(cost.cost_without_auto_labeling_usd),
+            saving_usd=usd(cost.saving_usd),
+            saving_percent=f"{cost.saving_percent:.2f}",
+            prices_version=cost.prices_version,
+        ),
+        final_model_arn=record.final_model_arn,
+        initial_model_arn=record.initial_model_arn,
+        cross_check=record.cross_check,
+        simulated=record.simulated,
+        model_outcome=record.model_outcome,
+        pointer_moved=record.pointer_moved,
+        stop_reason=record.stop_reason,
+        end_detected_by=record.end_detected_by,
+        end_detected_at=record.end_detected_at.isoformat() if record.end_detected_at else None,
+        finalized_at=record.finalized_at.isoformat() if record.finalized_at else None,
+    )
+
+
+def finalize_job(job_name: str, runtime: Runtime) -> Finalized:
+    """Seal an ended job's record with its model, counters and cost (idempotent)."""
+    record = runtime.store.get_job(job_name)
+    if record is None:
+        raise LabelingJobNotFound(f"job {job_name!r} has no LabelChain record to finalize")
+    if record.finalized_at is not None:
+        return Finalized(metrics_of(record), sealed_now=False)
+    described = runtime.jobs.describe(job_name)
+    if described.status not in ENDED_STATUSES:
+        raise JobStillRunning(f"job {job_name!r} is {described.status}; only an ended job can be finalized")
+    now = runtime.clock()
+    updated, pointer_moved = with_model(record, described, runtime)
+    final = with_final_metrics(updated, described, runtime).model_copy(
+        update={
+            "pointer_moved": pointer_moved,
+            "watch_token": None,
+            "finalized_at": now,
+            "end_detected_at": record.end_detected_at or now,
+            "end_detected_by": record.end_detected_by or "watch",
+        }
+    )
+    if runtime.store.seal_job(final):
+        logger.info("job finalized", extra={"job_name": job_name, "status": final.status})
+        return Finalized(metrics_of(final), sealed_now=True)
+    sealed = runtime.store.get_job(job_name)
+    if sealed is None or sealed.finalized_at is None:  # pragma: no cover - the seal condition says otherwise
+        raise LabelingJobNotFound(f"job {job_name!r}: its record vanished while it was being finalized")
+    return Finalized(metrics_of(sealed), sealed_now=False)
