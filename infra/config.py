@@ -8,7 +8,9 @@ typo in a deployment setting never becomes a half-configured stack.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -29,6 +31,9 @@ RECONCILE_INTERVAL_MINUTES_KEY = "reconcile_interval_minutes"
 ON_EXECUTION_FAILURE_KEY = "on_execution_failure"
 CREATE_QUEUE_MAX_HOURS_KEY = "create_queue_max_hours"
 WAIT_REARM_HOURS_KEY = "wait_rearm_hours"
+PROJECT_BUDGETS_KEY = "project_budgets_usd"
+NOTIFICATION_EMAILS_KEY = "notification_emails"
+STALLED_JOB_HOURS_KEY = "stalled_job_hours"
 CONTEXT_KEYS: tuple[str, ...] = (
     RESOURCE_PREFIX_KEY,
     POWERTOOLS_LAYER_VERSION_KEY,
@@ -39,6 +44,9 @@ CONTEXT_KEYS: tuple[str, ...] = (
     ON_EXECUTION_FAILURE_KEY,
     CREATE_QUEUE_MAX_HOURS_KEY,
     WAIT_REARM_HOURS_KEY,
+    PROJECT_BUDGETS_KEY,
+    NOTIFICATION_EMAILS_KEY,
+    STALLED_JOB_HOURS_KEY,
 )
 """The context keys LabelChain reads; ``cdk.json`` sets each one."""
 
@@ -120,6 +128,21 @@ class DeploymentConfig(BaseModel):
         description="How long CreateJob keeps retrying while SageMaker refuses the job for the account's "
         "concurrent-job quota (ResourceLimitExceeded) before the execution fails.",
     )
+    project_budgets_usd: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description="Default budget (USD) per project for jobs whose input sets no budget_usd: the "
+        "reconciler warns at 80 % and stops the job at 100 %.",
+    )
+    notification_emails: list[str] = Field(
+        default_factory=list,
+        description="E-mail addresses subscribed to the notifications topic (each confirms by e-mail).",
+    )
+    stalled_job_hours: int = Field(
+        default=12,
+        ge=1,
+        le=24 * 30,
+        description="The 'job without progress' alarm fires when running jobs label nothing for this long.",
+    )
     wait_rearm_hours: int = Field(
         default=24,
         ge=1,
@@ -183,6 +206,47 @@ class DeploymentConfig(BaseModel):
     def log_retention(self) -> logs.RetentionDays:
         """The CloudWatch Logs retention for every log group of the stack."""
         return _LOG_RETENTION_BY_DAYS[self.log_retention_days]
+
+    @field_validator("project_budgets_usd", mode="before")
+    @classmethod
+    def _budgets_json(cls, value: object) -> object:
+        """``-c project_budgets_usd='{"birds": 500}'`` arrives as a string; cdk.json gives an object."""
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"is not valid JSON ({exc.msg})") from exc
+        return value
+
+    @field_validator("project_budgets_usd")
+    @classmethod
+    def _positive_budgets(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        bad = sorted(project for project, usd in value.items() if usd <= 0)
+        if bad:
+            raise ValueError(f"budgets must be positive amounts of USD; not for {', '.join(bad)}")
+        return value
+
+    @field_validator("notification_emails", mode="before")
+    @classmethod
+    def _emails_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("notification_emails")
+    @classmethod
+    def _emails_look_like_emails(cls, value: list[str]) -> list[str]:
+        bad = [email for email in value if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)]
+        if bad:
+            raise ValueError(f"not e-mail addresses: {', '.join(bad)}")
+        return value
+
+    @property
+    def project_budgets_json(self) -> str:
+        """The per-project budgets as the JSON the Lambdas read (LABELCHAIN_PROJECT_BUDGETS)."""
+        return json.dumps(
+            {p: str(usd) for p, usd in sorted(self.project_budgets_usd.items())}, separators=(",", ":")
+        )
 
     @property
     def default_prices_json(self) -> str:

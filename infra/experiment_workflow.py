@@ -35,6 +35,7 @@ from infra.labeling_job_workflow import (
     TRANSIENT_RETRY_INTERVAL,
     TRANSIENT_RETRY_MAX_ATTEMPTS,
     TRANSIENT_RETRY_MAX_DELAY,
+    execution_timeout,
     invoke_lambda,
     retry_transient_errors,
 )
@@ -79,8 +80,13 @@ class ExperimentStates:
 INITIAL_JOB_FAILED_ERROR: Final = "InitialJobFailed"
 NO_MODEL_ERROR: Final = "NoModelFromInitialJob"
 SECOND_STAGE_INCOMPLETE_ERROR: Final = "SecondStageJobFailed"
-EXECUTION_TIMEOUT: Final = Duration.days(63)
-"""Two labeling jobs back to back (the second stage runs in parallel), each up to 30 days, plus a day."""
+
+
+def experiment_timeout(create_queue_max_hours: int) -> Duration:
+    """Two LabelingJob executions back to back (the second stage runs in parallel), plus a day."""
+    child = execution_timeout(create_queue_max_hours)
+    return Duration.hours(2 * child.to_hours() + 24)
+
 
 NO_MODEL_REASON: Final = (
     "the initial job completed without a model (automated labeling trained none), so there is nothing "
@@ -286,7 +292,7 @@ class ExperimentWorkflow(Construct):
             name_suffix=EXPERIMENT_STATE_MACHINE_SUFFIX,
             comment="LabelChain: the pre-trained-model experiment (initial, seeded and control jobs)",
             definition=definition,
-            timeout=EXECUTION_TIMEOUT,
+            timeout=experiment_timeout(config.create_queue_max_hours),
             config=config,
             encryption_key=encryption_key,
         )

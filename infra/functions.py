@@ -26,6 +26,7 @@ from infra.cfn_hygiene import depend_on_role_policy_only
 from infra.config import DeploymentConfig
 from labelchain.core.dataset_split import EXPERIMENT_PARTS_PREFIX
 from labelchain.core.naming import LABELING_JOB_STATE_MACHINE_SUFFIX, state_machine_name
+from labelchain.core.notifications import NOTIFICATION_SOURCE
 from labelchain.core.trigger import INCOMING_PREFIX
 from labelchain.settings import (
     BOTO_CONNECT_TIMEOUT_SECONDS,
@@ -188,10 +189,13 @@ LIFECYCLE_FUNCTION_SPECS: tuple[FunctionSpec, ...] = (JOB_EVENTS, EXECUTION_ENDE
 """The functions EventBridge invokes to keep every job tracked (events, execution ends, the schedule)."""
 FINALIZING_SPECS: tuple[FunctionSpec, ...] = (FINALIZE_JOB, *LIFECYCLE_FUNCTION_SPECS)
 """Functions that may finalize a job: they read its output and seal its record."""
-RESUMING_SPECS: tuple[FunctionSpec, ...] = (WATCH_JOB, JOB_EVENTS, RECONCILE)
+RESUMING_SPECS: tuple[FunctionSpec, ...] = (WATCH_JOB, JOB_EVENTS, EXECUTION_ENDED, RECONCILE)
 """Functions that resume a waiting LabelingJob execution (SendTaskSuccess)."""
-STOPPING_SPECS: tuple[FunctionSpec, ...] = (EXECUTION_ENDED, RECONCILE)
-"""Functions that stop a labeling job whose execution is gone (StopLabelingJob)."""
+STOPPING_SPECS: tuple[FunctionSpec, ...] = (CREATE_JOB, EXECUTION_ENDED, RECONCILE)
+"""Functions that stop a labeling job (StopLabelingJob): one whose execution is gone or whose budget is
+spent, and — CreateJob — one that got its quota slot only after its execution had ended."""
+NOTIFYING_SPECS: tuple[FunctionSpec, ...] = (CREATE_JOB, FINALIZE_JOB, JOB_EVENTS, EXECUTION_ENDED, RECONCILE)
+"""Functions that publish job notifications (``source: labelchain``) to the default event bus."""
 FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     *LABELING_JOB_FUNCTION_SPECS,
     *LIFECYCLE_FUNCTION_SPECS,
@@ -308,6 +312,8 @@ class LabelChainFunctions(Construct):
             "default_prices": config.default_prices_json,
             "on_execution_failure": config.on_execution_failure,
             "reconcile_interval_minutes": str(config.reconcile_interval_minutes),
+            "project_budgets": config.project_budgets_json,
+            "stalled_job_hours": str(config.stalled_job_hours),
         }
         if values.keys() != ENVIRONMENT_VARIABLES.keys():
             missing = sorted(ENVIRONMENT_VARIABLES.keys() - values.keys())
@@ -465,3 +471,14 @@ class LabelChainFunctions(Construct):
         for spec in FINALIZING_SPECS:
             # Finalize reads what Ground Truth wrote (the grant includes kms:Decrypt on the key).
             deps.output_bucket.grant_read(functions[spec.construct_id])
+        default_bus = stack.format_arn(service="events", resource="event-bus", resource_name="default")
+        for spec in NOTIFYING_SPECS:
+            # Job notifications: one event per transition on the account's default bus.
+            functions[spec.construct_id].add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="PublishJobNotifications",
+                    actions=["events:PutEvents"],
+                    resources=[default_bus],
+                    conditions={"StringEquals": {"events:source": NOTIFICATION_SOURCE}},
+                )
+            )

@@ -45,6 +45,7 @@ class LabelingJobStates:
     RESOLVE_TRIGGER: Final = "ResolveTrigger"
     CREATE_JOB: Final = "CreateJob"
     WAIT_FOR_JOB: Final = "WaitForJob"
+    PAUSE_BEFORE_REARM: Final = "PauseBeforeRearm"
     FINALIZE: Final = "Finalize"
     JOB_OUTCOME: Final = "JobOutcome"
     JOB_SUCCEEDED: Final = "JobSucceeded"
@@ -58,8 +59,6 @@ class LabelingJobStates:
 JOB_COMPLETED_STATUS: Final = "Completed"
 JOB_FAILED_STATUS: Final = "Failed"
 JOB_STOPPED_STATUS: Final = "Stopped"
-LABELING_JOB_FAILED_ERROR: Final = "LabelingJobFailed"
-LABELING_JOB_STOPPED_ERROR: Final = "LabelingJobStopped"
 UNKNOWN_JOB_STATUS_ERROR: Final = "UnknownLabelingJobStatus"
 
 LAMBDA_TRANSIENT_ERRORS: Final = (
@@ -89,8 +88,16 @@ QUOTA_RETRY_INTERVAL: Final = Duration.minutes(1)
 QUOTA_RETRY_BACKOFF_RATE: Final = 2.0
 QUOTA_RETRY_MAX_DELAY: Final = Duration.minutes(30)
 
-EXECUTION_TIMEOUT: Final = Duration.days(31)
-"""Ground Truth fails a labeling job after 30 days; the execution outlives it by a day to record that."""
+LABELING_JOB_MAX_DAYS: Final = 30
+EXECUTION_MARGIN: Final = Duration.days(1)
+REARM_PAUSE_AFTER_TRANSIENT_FAILURE: Final = Duration.minutes(15)
+
+
+def execution_timeout(create_queue_max_hours: int) -> Duration:
+    """Ground Truth fails a job after 30 days; the execution outlives the longest queue wait plus that by a
+    day, so it never times out (and so stops its job) while the job could still be legitimately running."""
+    return Duration.hours(LABELING_JOB_MAX_DAYS * 24 + create_queue_max_hours + EXECUTION_MARGIN.to_hours())
+
 
 ERROR_PATH: Final = "$.error"
 """Where a caught task error (``{"Error", "Cause"}``) is kept for RecordFailure and ExecutionFailed."""
@@ -134,9 +141,9 @@ def quota_retry_attempts(max_hours: int) -> int:
     return attempts
 
 
-def rearm_attempts(rearm_hours: int) -> int:
-    """Re-arms of WaitForJob needed to outlast the execution (31 days) — the wait never gives up first."""
-    return math.ceil(EXECUTION_TIMEOUT.to_hours() / rearm_hours) + 1
+def rearm_attempts(rearm_hours: int, create_queue_max_hours: int) -> int:
+    """Re-arms of WaitForJob needed to outlast the execution — the wait never gives up first."""
+    return math.ceil(execution_timeout(create_queue_max_hours).to_hours() / rearm_hours) + 1
 
 
 TaskT = TypeVar("TaskT", bound=sfn.TaskStateBase)
@@ -258,9 +265,18 @@ class LabelingJobWorkflow(Construct):
             errors=[sfn.Errors.TIMEOUT],
             interval=Duration.seconds(1),
             backoff_rate=1.0,
-            max_attempts=rearm_attempts(config.wait_rearm_hours),
+            max_attempts=rearm_attempts(config.wait_rearm_hours, config.create_queue_max_hours),
         )
-        self._catch_into_failure(retry_transient_errors(wait_for_job))
+        # A transient outage that outlasts the retries (≥ 35 min) must not end a healthy job's tracking:
+        # pause, then arm the wait again. Only other errors go to RecordFailure.
+        pause_before_rearm = sfn.Wait(
+            self, states.PAUSE_BEFORE_REARM, time=sfn.WaitTime.duration(REARM_PAUSE_AFTER_TRANSIENT_FAILURE)
+        )
+        retry_transient_errors(wait_for_job).add_catch(
+            pause_before_rearm, errors=list(TRANSIENT_ERRORS), result_path="$.watch_error"
+        )
+        pause_before_rearm.next(wait_for_job)
+        self._catch_into_failure(wait_for_job)
 
         finalize = invoke_lambda(
             self, states.FINALIZE, functions.finalize_job, payload=job_reference, result_path="$.result"
@@ -284,16 +300,17 @@ class LabelingJobWorkflow(Construct):
                 sfn.Fail(
                     self,
                     states.JOB_FAILED,
-                    error=LABELING_JOB_FAILED_ERROR,
+                    error_path="$.result.outcome_error",
                     cause_path="$.result.failure_reason",
                 ),
             )
             .when(
                 _status_is(JOB_STOPPED_STATUS),
+                # LabelingJobStopped, or BudgetExceeded when the reconciler stopped it for its budget.
                 sfn.Fail(
                     self,
                     states.JOB_STOPPED,
-                    error=LABELING_JOB_STOPPED_ERROR,
+                    error_path="$.result.outcome_error",
                     cause_path="$.result.failure_reason",
                 ),
             )
@@ -323,7 +340,7 @@ class LabelingJobWorkflow(Construct):
             name_suffix=LABELING_JOB_STATE_MACHINE_SUFFIX,
             comment="LabelChain: runs one SageMaker Ground Truth labeling job and records its results",
             definition=definition,
-            timeout=EXECUTION_TIMEOUT,
+            timeout=execution_timeout(config.create_queue_max_hours),
             config=config,
             encryption_key=encryption_key,
         )

@@ -17,6 +17,7 @@ from infra.functions import FunctionDependencies, LabelChainFunctions
 from infra.ground_truth_role import GroundTruthRole
 from infra.labeling_job_workflow import LabelingJobWorkflow
 from infra.lifecycle import EventDeadLetters, JobLifecycle
+from infra.monitoring import Monitoring
 from infra.storage import LabelChainStorage
 from infra.table import LabelChainTable
 from infra.triggers import ManifestTrigger
@@ -26,7 +27,7 @@ STACK_ID = "LabelChain"
 
 
 class LabelChainStack(Stack):
-    """Storage, table, Ground Truth role, functions and the LabelingJob workflow."""
+    """Storage, table, Ground Truth role, functions, the workflows, their lifecycle and monitoring."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs: Any
@@ -82,6 +83,18 @@ class LabelChainStack(Stack):
             state_machines=[self.labeling_job.state_machine, self.experiment.state_machine],
             dead_letters=self.dead_letters,
         )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            config=config,
+            key=self.storage.key,
+            functions=self.functions,
+            state_machines={
+                "LabelingJob": self.labeling_job.state_machine,
+                "Experiment": self.experiment.state_machine,
+            },
+            dead_letters=self.dead_letters,
+        )
         self._outputs()
 
     def _outputs(self) -> None:
@@ -107,6 +120,11 @@ class LabelChainStack(Stack):
                 self.dead_letters.queue.queue_url,
                 "Events EventBridge could not deliver to LabelChain (should stay empty)",
             ),
+            "NotificationTopicArn": (
+                self.monitoring.topic.topic_arn,
+                "Job notifications and alarms; subscribe here (notification_emails subscribes e-mail)",
+            ),
+            "DashboardName": (self.monitoring.dashboard.dashboard_name, "The CloudWatch dashboard"),
         }
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

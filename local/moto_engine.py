@@ -15,6 +15,7 @@ be told its own port and have execution enabled; ``local.moto_server.threaded_mo
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import threading
@@ -234,6 +235,40 @@ def _aborted_stays_aborted(original: Callable[[Any], None]) -> Callable[[Any], N
     return reflect
 
 
+_MOTO_EVENT_TARGETS = frozenset({"logs", "sqs", "events"})
+"""Target services moto's EventBridge delivers to itself; SNS is added below, Lambda and Step Functions
+targets are the offline bus's (``local/event_bus.py``), never moto's."""
+
+
+def _send_to_targets_with_sns(original: Callable[..., None]) -> Callable[..., None]:
+    """moto's ``Rule.send_to_targets`` raises NotImplementedError for an SNS target (so a handler's
+    PutEvents would fail where AWS delivers asynchronously): publish to moto's SNS instead, and leave
+    targets moto cannot serve to the offline bus."""
+
+    @functools.wraps(original)
+    def send_to_targets(rule: Any, original_event: Any, transform_input: bool = True) -> None:
+        from moto.sns.models import sns_backends  # noqa: PLC0415
+        from moto.utilities.arns import parse_arn  # noqa: PLC0415
+
+        if not rule.event_pattern.matches_event(original_event):
+            return
+        for target in rule.targets:
+            arn = parse_arn(target["Arn"])
+            if arn.service == "sns":
+                sns_backends[arn.account][arn.region].publish(
+                    message=json.dumps(original_event), arn=target["Arn"]
+                )
+        served = [
+            target for target in rule.targets if parse_arn(target["Arn"]).service in _MOTO_EVENT_TARGETS
+        ]
+        if served:
+            view = copy.copy(rule)
+            view.targets = served
+            original(view, original_event, transform_input)
+
+    return send_to_targets
+
+
 def _record_delay(delay: RecordedDelay) -> None:
     handle = _active[-1]
     handle.delays.append(delay)
@@ -342,6 +377,7 @@ def _epoch_millis(value: Any) -> Any:
 
 def _install() -> None:
     from moto.awslambda.models import LambdaFunction  # noqa: PLC0415 - moto is imported lazily
+    from moto.events.models import Rule  # noqa: PLC0415
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl  # noqa: PLC0415
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import (  # noqa: PLC0415
         TimeoutSeconds,
@@ -375,6 +411,7 @@ def _install() -> None:
         (TimeoutSeconds, "_eval_seconds", _scaled_timeout_seconds),
         (Program, "eval", _program_eval_with_scaled_timeout),
         (Execution, "stop", _stop_interrupts_callbacks(Execution.stop)),
+        (Rule, "send_to_targets", _send_to_targets_with_sns(Rule.send_to_targets)),
         (
             BaseExecutionWorkerCommunication,
             "_reflect_execution_status",

@@ -118,6 +118,10 @@ def deploy_template(
     if queues:
         _create_queues(queues, stack, clients.get("sqs") or boto3.client("sqs", region_name=REGION))
 
+    topics = resources_of_type(template, "AWS::SNS::Topic")
+    if topics:
+        _create_topics(template, topics, stack, clients.get("sns") or boto3.client("sns", region_name=REGION))
+
     lambda_client, stepfunctions = clients["lambda"], clients["stepfunctions"]
     _create_functions(template, stack, lambda_client, handler_packages)
 
@@ -198,6 +202,26 @@ def _queue_attribute(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value)
     return str(value)
+
+
+def _create_topics(
+    template: Mapping[str, Any], topics: Mapping[str, Mapping[str, Any]], stack: DeployedStack, sns: Any
+) -> None:
+    """SNS topics (Ref is the ARN) and their non-e-mail subscriptions (an e-mail address cannot confirm
+    offline; tests subscribe their own SQS queue)."""
+    for logical_id, resource in topics.items():
+        properties = resource.get("Properties", {})
+        name = properties.get("TopicName") or _physical_name(logical_id)
+        arn = sns.create_topic(Name=name)["TopicArn"]
+        stack.refs[logical_id] = stack.arns[logical_id] = arn
+    for resource in resources_of_type(template, "AWS::SNS::Subscription").values():
+        properties = stack.resolve(resource["Properties"])
+        if properties.get("Protocol") != "email":
+            sns.subscribe(
+                TopicArn=properties["TopicArn"],
+                Protocol=properties["Protocol"],
+                Endpoint=properties["Endpoint"],
+            )
 
 
 def _create_queues(queues: Mapping[str, Mapping[str, Any]], stack: DeployedStack, sqs: Any) -> None:

@@ -35,7 +35,18 @@ from local.moto_engine import EngineHandle, in_process_engine
 from local.moto_server import threaded_moto_server
 from local.resources import ACCOUNT, REGION, DeployedStack, deploy_template
 
-SERVICES = ("s3", "dynamodb", "iam", "kms", "lambda", "stepfunctions", "events", "sqs")
+SERVICES = (
+    "s3",
+    "dynamodb",
+    "iam",
+    "kms",
+    "lambda",
+    "stepfunctions",
+    "events",
+    "sqs",
+    "sns",
+    "cloudformation",
+)
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",

@@ -48,6 +48,11 @@ class LabelingJobQuotaExceeded(LabelChainError):
     """
 
 
+class BudgetExceeded(LabelChainError):
+    """The job's running cost reached its budget: the reconciler stopped it (the execution ends with this
+    error; the job's record keeps the cost of what was labeled)."""
+
+
 class JobStillRunning(LabelChainError):
     """Finalize was asked for a job that has not ended yet (its final counters are not known)."""
 

@@ -7,8 +7,10 @@ instead of failing later inside a labeling job.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
+from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
@@ -26,6 +28,8 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "default_prices": "LABELCHAIN_DEFAULT_PRICES",
     "on_execution_failure": "LABELCHAIN_ON_EXECUTION_FAILURE",
     "reconcile_interval_minutes": "LABELCHAIN_RECONCILE_INTERVAL_MINUTES",
+    "project_budgets": "LABELCHAIN_PROJECT_BUDGETS",
+    "stalled_job_hours": "LABELCHAIN_STALLED_JOB_HOURS",
 }
 """Settings field → environment variable. ``infra/`` imports this mapping, so names cannot drift."""
 
@@ -57,6 +61,12 @@ class Settings(BaseModel):
         "stop it): 'stop' it, or 'adopt' it (the reconciler watches it to its end and finalizes it)",
     )
     reconcile_interval_minutes: int = Field(default=15, ge=1, le=1440)
+    stalled_job_hours: int = Field(default=12, ge=1, le=720)
+    project_budgets: str = Field(
+        default="{}",
+        description="JSON object project → default budget in USD (cdk.json project_budgets_usd); a job's "
+        "own budget_usd wins",
+    )
     region: str = Field(min_length=1)
 
 
@@ -90,3 +100,13 @@ def settings_from_environment(environ: Mapping[str, str]) -> Settings:
 def get_settings() -> Settings:
     """Settings of this process, validated on first use (cold start) and then cached."""
     return settings_from_environment(os.environ)
+
+
+def project_budget(settings: Settings, project: str) -> Decimal | None:
+    """The project's default budget from the deployment (None: no default)."""
+    try:
+        budgets = json.loads(settings.project_budgets)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"LABELCHAIN_PROJECT_BUDGETS is not JSON: {exc.msg}") from exc
+    value = budgets.get(project) if isinstance(budgets, dict) else None
+    return None if value is None else Decimal(str(value))

@@ -25,6 +25,7 @@ OVERRIDES: dict[str, Any] = {
     "on_execution_failure": "adopt",
     "create_queue_max_hours": "2",
     "wait_rearm_hours": "6",
+    "notification_emails": "ops@example.com, ml-team@example.com",
 }
 TEAM_B_LABELING_JOBS = "arn:aws:sagemaker:us-east-1:123456789012:labeling-job/team-b-*"
 TEAM_B_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:team-b-labeling-job"
@@ -137,3 +138,36 @@ def test_the_rearm_and_queue_limits_shape_the_labeling_job_waits(variant: CloudA
     assert wait["TimeoutSeconds"] == 6 * 3600
     assert wait["Retry"][0]["MaxAttempts"] * wait["TimeoutSeconds"] > 31 * 24 * 3600
     assert quota["MaxAttempts"] == quota_retry_attempts(2)
+
+
+def test_notification_emails_subscribe_to_the_deployments_topic_and_the_alarms_follow_the_settings(
+    variant: CloudAssembly,
+) -> None:
+    ((topic_id, topic),) = variant.resources("AWS::SNS::Topic").items()
+    subscriptions = sorted(
+        (s["Properties"]["Protocol"], s["Properties"]["Endpoint"], s["Properties"]["TopicArn"]["Ref"])
+        for s in variant.resources("AWS::SNS::Subscription").values()
+    )
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in variant.resources("AWS::CloudWatch::Alarm").values()
+    }
+    (dashboard,) = variant.resources("AWS::CloudWatch::Dashboard").values()
+    (key,) = variant.resources("AWS::KMS::Key").values()
+    (alarms_may_encrypt,) = [
+        statement["Condition"]["ArnLike"]["aws:SourceArn"]
+        for statement in render(key["Properties"]["KeyPolicy"]["Statement"])
+        if statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+
+    assert topic["Properties"]["TopicName"] == "team-b-notifications"
+    assert alarms_may_encrypt == "arn:aws:cloudwatch:us-east-1:123456789012:alarm:team-b-*"
+    assert subscriptions == [
+        ("email", "ml-team@example.com", topic_id),
+        ("email", "ops@example.com", topic_id),
+    ]
+    assert dashboard["Properties"]["DashboardName"] == "team-b"
+    assert all(name.startswith("team-b-") for name in alarms)
+    # The stalled-job and budget alarms read one reconciler run per period: the 5-minute interval.
+    for name in ("team-b-stalled-jobs", "team-b-budget-exceeded"):
+        assert {query["MetricStat"]["Period"] for query in alarms[name]["Metrics"]} == {300}

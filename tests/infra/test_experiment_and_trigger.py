@@ -53,7 +53,8 @@ def test_every_experiment_state_is_there_and_it_starts_by_preparing_the_dataset(
 
     assert set(_all_states(definition)) == expected
     assert definition["StartAt"] == E.PREPARE_DATASET
-    assert definition["TimeoutSeconds"] == 63 * 24 * 3600
+    # Two LabelingJob executions back to back (30 days + a 24 h quota queue + a day each) plus a day.
+    assert definition["TimeoutSeconds"] == (2 * (30 * 24 + 24 + 24) + 24) * 3600
 
 
 def test_each_job_is_a_named_nested_labeling_job_execution(definition: dict[str, Any]) -> None:

@@ -43,7 +43,13 @@ FUNCTIONS = [
     "labelchain-prepare-dataset",
     "labelchain-compare-jobs",
 ]
-STOPPING_FUNCTIONS = {"labelchain-execution-ended", "labelchain-reconcile"}
+STOPPING_FUNCTIONS = {
+    # execution-ended and reconcile stop jobs whose execution is gone (or whose budget is spent);
+    # create-job stops a job that got its quota slot only after its execution had ended.
+    "labelchain-create-job",
+    "labelchain-execution-ended",
+    "labelchain-reconcile",
+}
 FINALIZING_FUNCTIONS = [
     "labelchain-finalize-job",
     "labelchain-job-events",
@@ -106,7 +112,7 @@ def test_functions_outside_the_job_lifecycle_call_no_sagemaker(assembly: CloudAs
     assert not {a for a in actions if a.startswith("sagemaker:")}
 
 
-def test_only_execution_ended_and_reconcile_may_stop_labeling_jobs_and_nothing_may_delete(
+def test_only_the_stopping_functions_may_stop_labeling_jobs_and_nothing_may_delete(
     assembly: CloudAssembly,
 ) -> None:
     stopping: dict[str, set[str]] = {}
@@ -130,7 +136,7 @@ def test_each_function_may_call_only_the_step_functions_actions_it_uses(assembly
     expected = {
         "labelchain-watch-job": {resume},
         "labelchain-job-events": {resume, describe},
-        "labelchain-execution-ended": {describe, stop},
+        "labelchain-execution-ended": {resume, describe, stop},
         "labelchain-reconcile": {resume, describe},
     }
 

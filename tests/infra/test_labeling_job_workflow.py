@@ -68,8 +68,10 @@ def test_state_machine_is_standard_traced_logs_everything_and_outlives_a_30_day_
     )
 
 
-def test_execution_timeout_is_31_days(definition: dict[str, Any]) -> None:
-    assert definition["TimeoutSeconds"] == 31 * 24 * 3600
+def test_execution_outlives_a_30_day_job_after_a_full_quota_queue(definition: dict[str, Any]) -> None:
+    # 30 days of job + create_queue_max_hours (24) + a day of margin: never TIMED_OUT (which stops the
+    # job) while the job may still legitimately run.
+    assert definition["TimeoutSeconds"] == (30 * 24 + 24 + 24) * 3600
 
 
 def test_definition_uses_jsonpath_not_jsonata(definition: dict[str, Any]) -> None:
@@ -106,7 +108,25 @@ def test_the_job_is_created_then_waited_for_without_a_poll_loop_then_finalized(
     assert states[S.CREATE_JOB]["Next"] == S.WAIT_FOR_JOB
     assert states[S.WAIT_FOR_JOB]["Next"] == S.FINALIZE
     assert states[S.FINALIZE]["Next"] == S.JOB_OUTCOME
-    assert not [name for name, state in states.items() if state["Type"] == "Wait"]
+    # The only Wait is the pause after a transient outage outlasted WaitForJob's retries (not a poll).
+    assert [name for name, state in states.items() if state["Type"] == "Wait"] == [S.PAUSE_BEFORE_REARM]
+
+
+def test_a_transient_outage_at_a_rearm_pauses_and_rearms_instead_of_ending_the_tracking(
+    states: dict[str, Any],
+) -> None:
+    transient, everything_else = states[S.WAIT_FOR_JOB]["Catch"]
+
+    assert transient["Next"] == S.PAUSE_BEFORE_REARM
+    assert {"TransientServiceError", "Lambda.TooManyRequestsException", "Sandbox.Timedout"} <= set(
+        transient["ErrorEquals"]
+    )
+    assert states[S.PAUSE_BEFORE_REARM] == {"Type": "Wait", "Seconds": 900, "Next": S.WAIT_FOR_JOB}
+    assert everything_else == {
+        "ErrorEquals": ["States.ALL"],
+        "ResultPath": "$.error",
+        "Next": S.RECORD_FAILURE,
+    }
 
 
 def test_wait_for_job_hands_watchjob_a_task_token_and_rearms_after_a_day_without_news(
@@ -155,17 +175,16 @@ def test_finalize_decides_the_outcome_and_a_completed_job_succeeds_with_its_resu
     assert states[S.JOB_SUCCEEDED] == {"Type": "Succeed", "OutputPath": "$.result"}
 
 
-def test_failed_and_stopped_jobs_fail_the_execution_with_the_reason(states: dict[str, Any]) -> None:
-    assert states[S.JOB_FAILED] == {
-        "Type": "Fail",
-        "Error": "LabelingJobFailed",
-        "CausePath": "$.result.failure_reason",
-    }
-    assert states[S.JOB_STOPPED] == {
-        "Type": "Fail",
-        "Error": "LabelingJobStopped",
-        "CausePath": "$.result.failure_reason",
-    }
+def test_failed_and_stopped_jobs_fail_the_execution_with_finalizes_error_and_reason(
+    states: dict[str, Any],
+) -> None:
+    # Finalize says which error (LabelingJobFailed, LabelingJobStopped or BudgetExceeded) and why.
+    for state in (S.JOB_FAILED, S.JOB_STOPPED):
+        assert states[state] == {
+            "Type": "Fail",
+            "ErrorPath": "$.result.outcome_error",
+            "CausePath": "$.result.failure_reason",
+        }
 
 
 @pytest.mark.parametrize(
@@ -245,9 +264,11 @@ def test_no_domain_error_is_retried_except_transient_and_quota_errors(
 def test_any_error_left_after_retries_is_recorded_before_the_execution_fails(
     states: dict[str, Any], state: str
 ) -> None:
-    assert states[state]["Catch"] == [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": S.RECORD_FAILURE}
-    ]
+    assert states[state]["Catch"][-1] == {
+        "ErrorEquals": ["States.ALL"],
+        "ResultPath": "$.error",
+        "Next": S.RECORD_FAILURE,
+    }
 
 
 def test_recording_a_failure_ends_in_a_fail_state_carrying_the_original_error(states: dict[str, Any]) -> None:

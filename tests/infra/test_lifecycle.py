@@ -120,7 +120,8 @@ def test_every_rule_of_the_stack_dead_letters_into_the_one_queue(assembly: Cloud
     rules = assembly.resources("AWS::Events::Rule")
     queue = {"Arn": {"Fn::GetAtt": [_queue_id(assembly), "Arn"]}}
 
-    assert len(rules) == 4
+    # manifest trigger, job state change, execution ended, reconcile schedule, notifications → SNS
+    assert len(rules) == 5
     for logical_id, rule in rules.items():
         for target in rule["Properties"]["Targets"]:
             assert target.get("DeadLetterConfig") == queue, logical_id
@@ -185,14 +186,16 @@ def test_the_dead_letter_queue_refuses_requests_without_tls_and_takes_only_the_s
     assert senders == set(assembly.resources("AWS::Events::Rule"))
 
 
-def test_eventbridge_may_use_the_stack_key_only_to_write_and_read_dead_letters(
+def test_eventbridge_may_use_the_stack_key_only_to_write_dead_letters_and_publish_notifications(
     assembly: CloudAssembly,
 ) -> None:
     (key,) = assembly.resources("AWS::KMS::Key").values()
     statements = key["Properties"]["KeyPolicy"]["Statement"]
 
+    # GenerateDataKey/Decrypt: the encrypted dead-letter queue; GenerateDataKey*/Decrypt: CDK's grant for
+    # the SnsTopic target of the notifications rule (the topic is encrypted with the same key).
     (events,) = [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
-    assert sorted(as_list(events["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert sorted(as_list(events["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateDataKey*"]
     assert events["Effect"] == "Allow"
 
 

@@ -16,6 +16,7 @@ import boto3
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from labelchain.adapters.notifications import Notifications
 from labelchain.adapters.s3 import ObjectStore
 from labelchain.adapters.sagemaker import LabelingJobs
 from labelchain.adapters.stepfunctions import Executions
@@ -128,6 +129,7 @@ def make_runtime(
     dynamodb: Any = None,
     stepfunctions: Any = None,
     settings: Settings = TEST_SETTINGS,
+    events: Any = None,
 ) -> Runtime:
     """A Runtime over moto S3/DynamoDB/Step Functions (inside ``mock_aws``; new clients unless given) and
     the given SageMaker client."""
@@ -138,7 +140,43 @@ def make_runtime(
         store=JobStore(dynamodb or boto3.client("dynamodb", region_name=REGION), settings.table_name),
         clock=clock or FixedClock(),
         executions_adapter=Executions(stepfunctions or boto3.client("stepfunctions", region_name=REGION)),
+        notifications_adapter=Notifications(events or boto3.client("events", region_name=REGION)),
     )
+
+
+class NotificationInbox:
+    """Collects the ``source: labelchain`` events handlers put on moto's default bus: a rule forwards
+    them to an SQS queue (create the inbox before the test acts)."""
+
+    def __init__(self, events: Any | None = None, name: str = "labelchain-notifications-test") -> None:
+        events = events or boto3.client("events", region_name=REGION)
+        self._sqs = boto3.client("sqs", region_name=REGION)
+        self._url = self._sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        events.put_rule(Name=name, EventPattern=json.dumps({"source": ["labelchain"]}))
+        events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn}])
+        self.events: list[dict[str, Any]] = []
+
+    def received(self) -> list[dict[str, Any]]:
+        """Every notification so far, oldest first."""
+        while True:
+            messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not messages:
+                return list(self.events)
+            for message in messages:
+                self.events.append(json.loads(message["Body"]))
+                self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+
+    def detail_types(self, job_name: str | None = None) -> list[str]:
+        return [
+            e["detail-type"]
+            for e in self.received()
+            if job_name is None or e["detail"]["job_name"] == job_name
+        ]
 
 
 STATES_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/labelchain-states"

@@ -42,14 +42,16 @@ NO_MODEL = "the initial job produced no model, so the pretrained and control job
 
 
 def child_arn(role: str) -> str:
-    name = child_execution_name(EXPERIMENT.name, role)
+    name = child_execution_name(EXPERIMENT.name, EXPERIMENT.id, role)
     return f"arn:aws:states:{REGION}:{ACCOUNT}:execution:labelchain-LabelingJob:{name}"
 
 
 def child_job_name(role: str) -> str:
     """The job name CreateJob gives the child execution of ``role``."""
     return job_name_for_execution(
-        TEST_SETTINGS.resource_prefix, child_execution_name(EXPERIMENT.name, role), child_arn(role)
+        TEST_SETTINGS.resource_prefix,
+        child_execution_name(EXPERIMENT.name, EXPERIMENT.id, role),
+        child_arn(role),
     )
 
 
@@ -69,7 +71,7 @@ def describe_execution_cause(role: str, error: str, cause: str, arn_key: str = "
         {
             arn_key: child_arn(role),
             "StateMachineArn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:labelchain-LabelingJob",
-            "Name": child_execution_name(EXPERIMENT.name, role),
+            "Name": child_execution_name(EXPERIMENT.name, EXPERIMENT.id, role),
             "Status": "FAILED",
             "StartDate": 1796040000000,
             "StopDate": 1796068800000,
@@ -100,7 +102,9 @@ def experiment_event(
             for n in (1, 2)
         ],
         jobs={
-            role: PlannedJob(execution_name=child_execution_name(EXPERIMENT.name, role), input={})
+            role: PlannedJob(
+                execution_name=child_execution_name(EXPERIMENT.name, EXPERIMENT.id, role), input={}
+            )
             for role in ("initial", "pretrained", "control")
         },
     )

@@ -26,6 +26,7 @@ from botocore.stub import ANY, Stubber
 
 from labelchain.adapters.sagemaker import LabelingJobs
 from labelchain.adapters.store import JobStore
+from labelchain.core.experiment import child_execution_name
 from labelchain.core.naming import (
     EXPERIMENT_STATE_MACHINE_SUFFIX,
     LABELING_JOB_STATE_MACHINE_SUFFIX,
@@ -484,12 +485,14 @@ def test_a_job_that_ended_before_its_execution_did_is_finalized(world: World) ->
 
 
 def test_an_ended_experiment_stops_its_child_executions_that_still_run(world: World) -> None:
+    experiment = execution_arn(EXPERIMENT_STATE_MACHINE_SUFFIX, "birds-experiment")
     initial, pretrained, control = (
-        world.start_execution(f"birds-experiment-{role}") for role in ("initial", "pretrained", "control")
+        world.start_execution(child_execution_name("birds-experiment", experiment, role))
+        for role in ("initial", "pretrained", "control")
     )
+    unrelated = world.start_execution("birds-experiment-control")  # a person's own execution of that name
     world.stepfunctions.stop_execution(executionArn=initial)  # the first stage was already over
     world.requests.clear()
-    experiment = execution_arn(EXPERIMENT_STATE_MACHINE_SUFFIX, "birds-experiment")
 
     result, _ = handle_execution_ended(
         execution_status_change(experiment, "ABORTED", machine=EXPERIMENT_STATE_MACHINE_SUFFIX), world.runtime
@@ -500,8 +503,8 @@ def test_an_ended_experiment_stops_its_child_executions_that_still_run(world: Wo
     assert [stop["executionArn"] for stop in stops] == [pretrained, control]
     assert {stop["error"] for stop in stops} == {"ExperimentStopped"}
     assert all("execution birds-experiment ended ABORTED" in stop["cause"] for stop in stops)
-    statuses = [world.runtime.executions.status(arn) for arn in (initial, pretrained, control)]
-    assert statuses == ["ABORTED", "ABORTED", "ABORTED"]
+    statuses = [world.runtime.executions.status(arn) for arn in (initial, pretrained, control, unrelated)]
+    assert statuses == ["ABORTED", "ABORTED", "ABORTED", "RUNNING"]
 
 
 # --- the reconciler ---------------------------------------------------------------------------------
@@ -548,16 +551,21 @@ def test_a_running_job_whose_execution_ended_is_stopped(world: World) -> None:
     assert stopped.stop_reason == "reconciler: execution birds-half-a is ABORTED while its job runs"
 
 
-def test_a_job_sagemaker_does_not_know_is_sealed_as_not_found(world: World) -> None:
+def test_a_job_sagemaker_does_not_know_three_runs_in_a_row_is_sealed_as_not_found(world: World) -> None:
     world.record()
-    world.sagemaker_does_not_know()
+    for _ in range(3):
+        world.sagemaker_does_not_know()
 
-    run = reconcile(world.runtime, max_workers=1)
+    first, second, third = (reconcile(world.runtime, max_workers=1) for _ in range(3))
 
-    assert (run.report.outcomes, run.report.repairs) == ({"unknown-job": 1}, 1)
+    # A job just created may not be visible yet: one miss is not enough to give up on it.
+    assert [run.report.outcomes for run in (first, second)] == [{"not-found-yet": 1}] * 2
+    assert (third.report.outcomes, third.report.repairs) == ({"unknown-job": 1}, 1)
     record = world.stored()
     assert (record.status, record.finalized_at) == ("NotFoundInSageMaker", NOW)
-    assert record.repairs == [f"{NOW.isoformat()}: SageMaker does not know this job (reconciler)"]
+    assert record.repairs == [
+        f"{NOW.isoformat()}: SageMaker does not know this job (reconciler, 3 runs in a row)"
+    ]
     assert world.active() == []
 
 

@@ -192,7 +192,8 @@ def test_the_planned_jobs_are_named_after_the_experiment_execution(world: World)
     result = prepare(world)
 
     assert {role: job.execution_name for role, job in result.jobs.items()} == {
-        role: child_execution_name(EXECUTION.name, role) for role in ("initial", "pretrained", "control")
+        role: child_execution_name(EXECUTION.name, EXECUTION.id, role)
+        for role in ("initial", "pretrained", "control")
     }
 
 

@@ -169,7 +169,7 @@ def deployed_stack(make_runtime: Any) -> Iterator[Deployment]:
 
         # The stack's own resources, created from the template as the offline stack creates them; the
         # handlers use the Runtime above (TEST_SETTINGS names), so the template's names go unused.
-        services = ("s3", "kms", "dynamodb", "iam", "lambda", "stepfunctions", "events")
+        services = ("s3", "kms", "dynamodb", "iam", "lambda", "stepfunctions", "events", "sqs", "sns")
         deployed = deploy_template(
             template, {name: boto3.client(name, region_name=REGION) for name in services}
         )

@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
+from labelchain.core.experiment import ROLES, child_execution_name
 from labelchain.services.runtime import Runtime
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 from tests.support.aws import EXAMPLE_TIME, FixedClock, make_runtime, manifest_lines, put_manifest
@@ -128,7 +129,8 @@ def test_the_seed_experiment_runs_all_three_jobs_and_writes_the_comparison() -> 
         result = world.run("exp-happy")
 
         assert result.status == "SUCCEEDED", result.cause
-        assert world.child_names() == {"exp-happy-initial", "exp-happy-pretrained", "exp-happy-control"}
+        parent = deployment.experiment.execution_arn("exp-happy")
+        assert world.child_names() == {child_execution_name("exp-happy", parent, role) for role in ROLES}
         seeded = world.request_of("pretrained")["LabelingJobAlgorithmsConfig"]
         assert seeded["InitialActiveLearningModelArn"] == MODELS["initial"]
         assert (
@@ -168,7 +170,8 @@ def test_an_initial_job_without_a_model_stops_the_experiment_after_recording_it(
 
         assert result.status == "FAILED"
         assert result.error == "NoModelFromInitialJob"
-        assert world.child_names() == {"exp-nomodel-initial"}
+        parent = deployment.experiment.execution_arn("exp-nomodel")
+        assert world.child_names() == {child_execution_name("exp-nomodel", parent, "initial")}
         report = world.report("exp-nomodel")
         assert report["jobs"]["initial"]["figures"]["model_outcome"] == "no-model"
         assert set(report["missing"]) == {"pretrained", "control"}
@@ -237,7 +240,7 @@ def test_stopping_the_experiment_stops_its_running_child_and_so_the_childs_label
         world = World(deployment, holder["sagemaker"], holder["runtime"])
         uri = put_manifest(world.s3, "birds/birds.manifest", manifest_lines(2500))
         parent = deployment.experiment.start({**copy.deepcopy(EXPERIMENT), "manifest": uri}, "exp-stopped")
-        child = deployment.labeling_job.execution_arn("exp-stopped-initial")
+        child = deployment.labeling_job.execution_arn(child_execution_name("exp-stopped", parent, "initial"))
         (job_name,) = wait_for_created_jobs(world.sagemaker, 1)
         wait_until_waiting(world.runtime, job_name)
 
@@ -255,7 +258,7 @@ def test_stopping_the_experiment_stops_its_running_child_and_so_the_childs_label
         record = world.runtime.store.get_job(job_name)
         assert record is not None
         assert (record.status, record.finalized_at is not None) == ("Stopped", True)
-        assert "exp-stopped-initial ended ABORTED" in (record.stop_reason or "")
+        assert "-initial ended ABORTED" in (record.stop_reason or "")
 
 
 def wait_for_created_jobs(

@@ -24,7 +24,14 @@ from labelchain.core.records import JobRecord
 from labelchain.services.runtime import Runtime
 from local.moto_engine import InvokedFunction, LambdaRuntimeFault
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
-from tests.support.aws import EXAMPLE_TIME, FixedClock, make_runtime, manifest_lines, put_manifest
+from tests.support.aws import (
+    EXAMPLE_TIME,
+    FixedClock,
+    NotificationInbox,
+    make_runtime,
+    manifest_lines,
+    put_manifest,
+)
 from tests.support.lifecycle import (
     deliver_execution_end,
     deliver_job_event,
@@ -62,9 +69,9 @@ class World:
         arn = self.deployment.labeling_job.execution_arn(execution_name)
         return job_name_for_execution(TEST_SETTINGS.resource_prefix, execution_name, arn)
 
-    def start_and_wait_for_the_job(self, execution_name: str) -> tuple[str, str, JobRecord]:
+    def start_and_wait_for_the_job(self, execution_name: str, **overrides: Any) -> tuple[str, str, JobRecord]:
         """Start an execution; return its ARN, its job's name and the record once WaitForJob waits."""
-        arn = self.deployment.labeling_job.start(self.job_input(), execution_name)
+        arn = self.deployment.labeling_job.start(self.job_input(**overrides), execution_name)
         name = self.job_name(execution_name)
         record = wait_until_waiting(self.runtime, name)
         # WatchJob stores the token, then looks at the job once: let that look finish, so the test's
@@ -323,3 +330,45 @@ def test_a_finalize_that_fails_for_good_is_healed_by_the_reconciler(world: World
     pointer = world.runtime.store.latest_model("birds")
     assert pointer is not None
     assert pointer.model_arn == MODEL_A
+
+
+def test_a_job_over_its_budget_is_stopped_and_its_execution_ends_budget_exceeded(world: World) -> None:
+    inbox = NotificationInbox()
+    arn = world.deployment.labeling_job.start(world.job_input(budget_usd="1.50"), "run-budget")
+    name = world.job_name("run-budget")
+    wait_until_waiting(world.runtime, name)
+
+    report = run_reconciler()  # 10 objects labeled by 3 workers: 10 × (0.08 + 3 × 0.036) = 1.88 USD
+    assert report["outcomes"] == {"budget-stopped": 1}
+    assert world.sagemaker.stops == [name]
+    deliver_job_event(name, "Stopped")
+    result = world.end(arn)
+
+    assert (result.status, result.error) == ("FAILED", "BudgetExceeded")
+    assert "1.88 USD reached the job's budget of 1.50 USD" in (result.cause or "")
+    record = world.record(name)
+    assert (record.status, record.budget_usd) == ("Stopped", "1.50")
+    assert record.cost is not None
+    assert run_reconciler()["outcomes"] == {}  # final: nothing left to watch, nothing stopped twice
+    assert inbox.detail_types(name) == [
+        "LabelChain Job Started",
+        "LabelChain Job Budget Exceeded",
+        "LabelChain Job Stopped",
+    ]
+
+
+def test_a_job_nearing_its_budget_is_warned_about_once(world: World) -> None:
+    inbox = NotificationInbox()
+    arn, name, _ = world.start_and_wait_for_the_job("run-budget-warning", budget_usd="2.00")
+
+    first, second = run_reconciler(), run_reconciler()  # 1.88 of 2.00 USD: 94 %
+
+    assert (first["outcomes"], second["outcomes"]) == ({"budget-warning": 1}, {"progress": 1})
+    (warning,) = [e for e in inbox.received() if e["detail-type"] == "LabelChain Job Budget Warning"]
+    assert warning["detail"]["budget_usd"] == "2.00"
+    assert warning["detail"]["cost_usd"] == "1.8800"
+    assert "94%" in warning["detail"]["reason"]
+    world.sagemaker.set_status(name, "Completed")
+    deliver_job_event(name, "Completed")
+    assert world.end(arn).status == "SUCCEEDED"
+    assert inbox.detail_types(name)[-1] == "LabelChain Job Completed"

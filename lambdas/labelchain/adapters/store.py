@@ -9,7 +9,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from labelchain.adapters.aws_errors import error_code, is_transient, transient
 from labelchain.core.records import (
@@ -177,6 +177,7 @@ class JobStore:
         *,
         remove: tuple[str, ...] = (),
         expect: dict[str, Any] | None = None,
+        unless_set: tuple[str, ...] = (),
     ) -> bool:
         """Set ``fields`` (and remove ``remove``) on a recorded job that is not final; ``expect`` adds
         equality conditions. False when the record is missing, final or not as expected."""
@@ -192,6 +193,9 @@ class JobStore:
             names[f"#e{index}"] = field
             values[f":e{index}"] = _serializer.serialize(_to_dynamodb(value))
             conditions.append(f"#e{index} = :e{index}")
+        for index, field in enumerate(unless_set):
+            names[f"#u{index}"] = field
+            conditions.append(f"(attribute_not_exists(#u{index}) OR attribute_type(#u{index}, :null_type))")
         removes = []
         for index, field in enumerate(remove):
             names[f"#r{index}"] = field
@@ -212,9 +216,10 @@ class JobStore:
             return False
         return True
 
-    def active_jobs(self) -> Iterator[JobRecord]:
+    def active_jobs(self, unreadable: list[str] | None = None) -> Iterator[JobRecord]:
         """Every job that is not final — running, or queued for the account's quota (sparse index gsi2,
-        one query per shard)."""
+        one query per shard). Items that are not valid job records are skipped and their keys appended
+        to ``unreadable``."""
         for shard in range(ACTIVE_SHARDS):
             params: dict[str, Any] = {
                 "IndexName": ACTIVE_INDEX,
@@ -224,7 +229,12 @@ class JobStore:
             while True:
                 page = self._call("query", **params)
                 for item in page.get("Items", []):
-                    yield JobRecord.model_validate(item_to_plain(item))
+                    try:
+                        yield JobRecord.model_validate(item_to_plain(item))
+                    except ValidationError:
+                        # One unreadable item must not hide every other job from the reconciler.
+                        if unreadable is not None:
+                            unreadable.append(str(item.get("pk", {}).get("S", "?")))
                 if "LastEvaluatedKey" not in page:
                     break
                 params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -318,12 +328,22 @@ class JobStore:
         return None if item is None else ModelPointer.model_validate(item_to_plain(item))
 
     def update_job_progress(
-        self, job_name: str, status: str, counters: Counters, at: datetime, running_cost_usd: str | None
+        self,
+        job_name: str,
+        status: str,
+        counters: Counters,
+        at: datetime,
+        running_cost_usd: str | None,
+        *,
+        labeled_changed: bool = False,
     ) -> bool:
-        """Move a recorded, not yet final job's status, counters and running cost forward."""
+        """Move a recorded, not yet final job's status, counters and running cost forward
+        (``labeled_changed``: the counters moved since the last look)."""
         fields: dict[str, Any] = {"status": status, "counters": counters.model_dump(), "progress_at": at}
         if running_cost_usd is not None:
             fields["running_cost_usd"] = running_cost_usd
+        if labeled_changed:
+            fields["labeled_changed_at"] = at
         return self.update_job(job_name, fields)
 
     def record_execution_failure(self, failure: ExecutionFailure) -> None:

@@ -8,6 +8,7 @@ state machine runs each job as a nested LabelingJob execution named by ``child_e
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -87,7 +88,10 @@ def parse_experiment_input(raw: Any) -> ExperimentInput:
     return experiment
 
 
-def child_execution_name(parent_name: str, role: str) -> str:
-    """``<parent>-<role>``, cut so it stays within Step Functions' 80-character limit."""
-    suffix = f"-{role}"
+def child_execution_name(parent_name: str, parent_arn: str, role: str) -> str:
+    """``<parent>-<8 hex of sha256(parent ARN)>-<role>``, the parent's name cut so the whole stays within
+    Step Functions' 80 characters. The hash makes the name the parent's alone: two experiments whose
+    names share a long prefix, or an execution a person happened to name ``<parent>-control``, never
+    collide with it (ExecutionEnded stops children by name)."""
+    suffix = f"-{hashlib.sha256(parent_arn.encode()).hexdigest()[:8]}-{role}"
     return parent_name[: EXECUTION_NAME_MAX - len(suffix)] + suffix

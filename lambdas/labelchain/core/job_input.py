@@ -188,6 +188,10 @@ Tags = dict[
 ]
 
 
+MAX_BUDGET_USD = Decimal("1000000")
+"""A budget above a million dollars for one labeling job is a typo, not a limit."""
+
+
 class JobInput(BaseModel):
     """The execution input of the LabelingJob state machine (see docs/INPUT.md)."""
 
@@ -207,6 +211,16 @@ class JobInput(BaseModel):
     max_concurrent_tasks: int = Field(default=1000, ge=1, le=5000)
     prices: PriceOverrides | None = None
     tags: Tags = Field(default_factory=dict)
+    budget_usd: Decimal | None = Field(default=None, gt=0, le=MAX_BUDGET_USD, decimal_places=2)
+    """Spend limit of this job: the reconciler warns at 80 % of it and stops the job at 100 %
+    (``BudgetExceeded``). Unset: the project's default budget from cdk.json, if any."""
+
+    @field_validator("budget_usd", mode="before")
+    @classmethod
+    def _budget_is_a_number(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal | None):
+            raise ValueError('expected a number of US dollars, e.g. 250 or "250.00"')
+        return value
 
     @field_validator("initial_model", mode="before")
     @classmethod

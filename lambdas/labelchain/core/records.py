@@ -186,10 +186,18 @@ class JobRecord(BaseModel):
     """When and how LabelChain first saw the job ended: Ground Truth's event, the reconciler's safety net,
     or the execution's own check when it (re)armed its wait."""
     progress_at: datetime | None = None
+    labeled_changed_at: datetime | None = None
+    """When the reconciler last saw the job's counters move (the "no progress for N hours" alarm)."""
     running_cost_usd: str | None = None
     """The reconciler's running estimate (counters so far × prices) while the job runs."""
+    budget_usd: str | None = None
+    """The job's spend limit (the input's, else the project's default); None: no limit."""
+    budget_warned_at: datetime | None = None
     queued_since: datetime | None = None
     queue_attempts: int = 0
+    not_found_misses: int = 0
+    """Consecutive reconciler runs in which SageMaker did not know the job (sealed at 3, not at 1: a
+    job just created may not be visible yet)."""
     repairs: list[str] = Field(default_factory=list)
     """What the reconciler repaired on this job (drift notes, with time)."""
     finalized_at: datetime | None = None

@@ -44,11 +44,15 @@ def emit_sealed(finalized: Iterable[Finalized | None]) -> None:
             emit_job_metrics(item.result)
 
 
-def emit_counts(counts: Mapping[str, int], *, dimension: tuple[str, str] | None = None) -> None:
-    """Counters such as the reconciler's repairs (``metric name → count``), one EMF document."""
+UNITS = {"RunningCostUSD": MetricUnit.NoUnit}
+"""Metrics that are not counts (money has no CloudWatch unit)."""
+
+
+def emit_counts(counts: Mapping[str, float], *, dimension: tuple[str, str] | None = None) -> None:
+    """Counters and gauges such as the reconciler's repairs (``metric name → value``), one EMF document."""
     metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
     if dimension is not None:
         metrics.add_dimension(name=dimension[0], value=dimension[1])
     for name, value in counts.items():
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        metrics.add_metric(name=name, unit=UNITS.get(name, MetricUnit.Count), value=value)
     metrics.flush_metrics()

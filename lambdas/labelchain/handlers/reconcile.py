@@ -17,13 +17,19 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = reconcile(get_runtime())
     report = run.report
     logger.info("reconciler run", extra=report.model_dump())
+    per_project = run.project_gauges()
     emit_counts(
         {
+            "RunningJobs": sum(int(g["RunningJobs"]) for g in per_project.values()),
+            "StalledJobs": sum(int(g["StalledJobs"]) for g in per_project.values()),
             "ReconcilerJobsChecked": report.jobs,
             "ReconcilerRepairs": report.repairs,
             "ReconcilerErrors": report.errors,
-            "RunningJobs": report.outcomes.get("progress", 0),
+            "BudgetWarnings": report.outcomes.get("budget-warning", 0),
+            "BudgetStops": report.outcomes.get("budget-stopped", 0),
         }
     )
+    for project, gauges in per_project.items():
+        emit_counts(gauges, dimension=("project", project))
     emit_sealed(run.sealed)
     return report.model_dump(mode="json")

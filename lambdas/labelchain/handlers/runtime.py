@@ -29,6 +29,7 @@ def build_runtime() -> Runtime:
     import boto3  # noqa: PLC0415
     from botocore.config import Config  # noqa: PLC0415
 
+    from labelchain.adapters.notifications import Notifications  # noqa: PLC0415
     from labelchain.adapters.s3 import ObjectStore  # noqa: PLC0415
     from labelchain.adapters.sagemaker import LabelingJobs  # noqa: PLC0415
     from labelchain.adapters.stepfunctions import Executions  # noqa: PLC0415
@@ -54,6 +55,7 @@ def build_runtime() -> Runtime:
         objects=ObjectStore(session.client("s3", config=config)),
         store=JobStore(session.client("dynamodb", config=config), settings.table_name),
         executions_adapter=Executions(session.client("stepfunctions", config=config)),
+        notifications_adapter=Notifications(session.client("events", config=config)),
     )
 
 

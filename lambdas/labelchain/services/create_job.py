@@ -20,6 +20,7 @@ from labelchain.core.job_input import JobInput, JobModelReference, PublicWorkfor
 from labelchain.core.json_stream import MalformedJsonStreamError
 from labelchain.core.manifest import scan_manifest
 from labelchain.core.naming import EXECUTION_TAG, execution_fingerprint, job_name_for_execution
+from labelchain.core.notifications import Transition
 from labelchain.core.prices import prices_from_json, resolve_prices, task_price_usd_for
 from labelchain.core.records import ENDED_STATUSES, QUEUED_STATUS, JobRecord, ModelPointer, WorkforceUsed
 from labelchain.core.regions import pre_human_task_lambda_arn
@@ -35,7 +36,9 @@ from labelchain.errors import (
     ModelNotFound,
 )
 from labelchain.services.events import CreateJobEvent, CreateJobResult
+from labelchain.services.notify import notify
 from labelchain.services.runtime import Runtime
+from labelchain.settings import Settings, project_budget
 
 logger = Logger(child=True)
 
@@ -240,6 +243,7 @@ def create_labeling_job(event: CreateJobEvent, runtime: Runtime) -> CreateJobRes
         initial_model_check=model.check,
         advance_latest_model=job_input.advance_latest_model,
         created_at=runtime.clock(),
+        budget_usd=_budget(job_input, settings),
     )
     adopted = False
     try:
@@ -272,7 +276,9 @@ def create_labeling_job(event: CreateJobEvent, runtime: Runtime) -> CreateJobRes
             "queue_attempts": queued.queue_attempts if queued is not None else 0,
         }
     )
-    if not runtime.store.create_job(record):
+    if runtime.store.create_job(record):
+        notify(runtime, record, Transition.STARTED)
+    else:
         sealed = runtime.store.get_job(job_name)
         if sealed is not None and sealed.finalized_at is not None:
             # The execution ended while this create was in flight and the record was sealed NotStarted:
@@ -287,6 +293,16 @@ def create_labeling_job(event: CreateJobEvent, runtime: Runtime) -> CreateJobRes
         extra={"job_name": job_name, "objects": object_count, "initial_model": model.arn, "adopted": adopted},
     )
     return CreateJobResult(job_name=job_name, project=job_input.project, adopted=adopted)
+
+
+def _budget(job_input: JobInput, settings: Settings) -> str | None:
+    """The job's spend limit: its own ``budget_usd``, else the project's default from cdk.json."""
+    budget = (
+        job_input.budget_usd
+        if job_input.budget_usd is not None
+        else project_budget(settings, job_input.project)
+    )
+    return None if budget is None else f"{budget:.2f}"
 
 
 def record_queued(record: JobRecord, runtime: Runtime) -> None:

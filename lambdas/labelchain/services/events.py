@@ -107,6 +107,8 @@ class MetricsResult(BaseModel):
     end_detected_by: str | None = None
     end_detected_at: str | None = None
     finalized_at: str | None = None
+    outcome_error: str | None = None
+    """LabelingJobFailed, LabelingJobStopped or BudgetExceeded for a job that did not complete."""
 
 
 class RecordFailureEvent(BaseModel):

@@ -19,13 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from labelchain.core.experiment import ROLES, child_execution_name
 from labelchain.core.naming import (
+    EXECUTION_TAG,
     EXPERIMENT_STATE_MACHINE_SUFFIX,
     LABELING_JOB_STATE_MACHINE_SUFFIX,
+    execution_fingerprint,
     job_name_for_execution,
     sibling_execution_arn,
     state_machine_name,
 )
-from labelchain.core.records import QUEUED_STATUS
+from labelchain.core.records import ENDED_STATUSES, QUEUED_STATUS
+from labelchain.errors import LabelingJobNotFound
 from labelchain.services.finalize import Finalized
 from labelchain.services.lifecycle import seal_not_started, take_over
 from labelchain.services.runtime import Runtime
@@ -36,11 +39,15 @@ ENDED_EARLY = ("ABORTED", "TIMED_OUT", "FAILED")
 EXPERIMENT_STOPPED_ERROR = "ExperimentStopped"
 
 
+EXECUTION_ARN = r"^arn:aws[a-z-]*:states:[a-z0-9-]{1,30}:\d{12}:execution:[^:\s]{1,80}:[^:\s]{1,80}$"
+STATE_MACHINE_ARN = r"^arn:aws[a-z-]*:states:[a-z0-9-]{1,30}:\d{12}:stateMachine:[^:\s]{1,80}$"
+
+
 class ExecutionStatusDetail(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
-    execution_arn: str = Field(alias="executionArn")
-    state_machine_arn: str = Field(alias="stateMachineArn")
-    name: str
+    execution_arn: str = Field(alias="executionArn", pattern=EXECUTION_ARN)
+    state_machine_arn: str = Field(alias="stateMachineArn", pattern=STATE_MACHINE_ARN)
+    name: str = Field(min_length=1, max_length=80)
     status: str
     error: str | None = None
     cause: str | None = None
@@ -60,7 +67,8 @@ class ExecutionEndedResult(BaseModel):
     execution_arn: str
     status: str
     action: str
-    """stopped · adopted · finalized · already-final · not-started · no-job · children-stopped · ignored"""
+    """stopped · adopted · finalized · already-final · not-started · no-job · stopped-unrecorded ·
+    children-stopped · ignored"""
     job_name: str | None = None
     stopped_children: list[str] = Field(default_factory=list)
 
@@ -104,7 +112,9 @@ def handle_execution_ended(
 
     job_name = job_name_for_execution(prefix, detail.name, detail.execution_arn)
     record = runtime.store.get_job(job_name)
-    if record is None or record.execution_arn != detail.execution_arn:
+    if record is None:
+        return result(stop_unrecorded_job(job_name, detail, runtime), job_name=job_name), None
+    if record.execution_arn != detail.execution_arn:
         return result("no-job", job_name=job_name), None
     if record.finalized_at is not None:
         return result("already-final", job_name=job_name), None
@@ -115,6 +125,28 @@ def handle_execution_ended(
     return result(action, job_name=job_name), finalized
 
 
+def stop_unrecorded_job(job_name: str, detail: ExecutionStatusDetail, runtime: Runtime) -> str:
+    """No record: the execution ended before a job (bad input), or CreateLabelingJob succeeded and the
+    record write never did. SageMaker has the last word: a job of this execution (its tag) is stopped."""
+    try:
+        described = runtime.jobs.describe(job_name)
+    except LabelingJobNotFound:
+        return "no-job"
+    if described.tags.get(EXECUTION_TAG) != execution_fingerprint(detail.execution_arn):
+        return "no-job"
+    if (
+        described.status in ENDED_STATUSES
+        or described.status == "Stopping"
+        or not runtime.jobs.stop(job_name)
+    ):
+        return "no-job"
+    logger.error(
+        "stopped a job its execution created but never recorded",
+        extra={"job_name": job_name, "execution": detail.execution_arn},
+    )
+    return "stopped-unrecorded"
+
+
 def stop_children(detail: ExecutionStatusDetail, runtime: Runtime) -> list[str]:
     """Stop the Experiment's child LabelingJob executions that still run; returns the ones stopped."""
     labeling_job_machine = state_machine_name(
@@ -123,7 +155,9 @@ def stop_children(detail: ExecutionStatusDetail, runtime: Runtime) -> list[str]:
     stopped = []
     for role in ROLES:
         child = sibling_execution_arn(
-            detail.execution_arn, labeling_job_machine, child_execution_name(detail.name, role)
+            detail.execution_arn,
+            labeling_job_machine,
+            child_execution_name(detail.name, detail.execution_arn, role),
         )
         if runtime.executions.stop(child, EXPERIMENT_STOPPED_ERROR, end_reason(detail)):
             stopped.append(child)

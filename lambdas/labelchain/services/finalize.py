@@ -15,14 +15,20 @@ from decimal import Decimal
 from aws_lambda_powertools import Logger
 
 from labelchain.core.cost import percent_of
+from labelchain.core.notifications import ENDED_TRANSITIONS
 from labelchain.core.records import ENDED_STATUSES, JobRecord
-from labelchain.errors import JobStillRunning, LabelingJobNotFound
+from labelchain.errors import BudgetExceeded, JobStillRunning, LabelingJobNotFound
 from labelchain.services.events import CostSummary, MetricsResult
 from labelchain.services.extract_model import with_model
+from labelchain.services.notify import notify
 from labelchain.services.record_metrics import with_final_metrics
 from labelchain.services.runtime import Runtime
 
 logger = Logger(child=True)
+
+LABELING_JOB_FAILED = "LabelingJobFailed"
+LABELING_JOB_STOPPED = "LabelingJobStopped"
+"""The errors a failed / stopped job ends its execution with (a budget stop ends with BudgetExceeded)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,20 @@ def metrics_of(record: JobRecord) -> MetricsResult:
         end_detected_by=record.end_detected_by,
         end_detected_at=record.end_detected_at.isoformat() if record.end_detected_at else None,
         finalized_at=record.finalized_at.isoformat() if record.finalized_at else None,
+        outcome_error=outcome_error(record),
     )
+
+
+def outcome_error(record: JobRecord) -> str | None:
+    """The error a failed or stopped job ends its execution with (the JobOutcome Fail states' ErrorPath)."""
+    if record.status == "Failed":
+        return LABELING_JOB_FAILED
+    if record.status == "Stopped":
+        budget_stop = record.stop_reason is not None and record.stop_reason.startswith(
+            BudgetExceeded.__name__
+        )
+        return BudgetExceeded.__name__ if budget_stop else LABELING_JOB_STOPPED
+    return None
 
 
 def finalize_job(job_name: str, runtime: Runtime) -> Finalized:
@@ -102,6 +121,7 @@ def finalize_job(job_name: str, runtime: Runtime) -> Finalized:
     )
     if runtime.store.seal_job(final):
         logger.info("job finalized", extra={"job_name": job_name, "status": final.status})
+        notify(runtime, final, ENDED_TRANSITIONS[final.status])
         return Finalized(metrics_of(final), sealed_now=True)
     sealed = runtime.store.get_job(job_name)
     if sealed is None or sealed.finalized_at is None:  # pragma: no cover - the seal condition says otherwise

@@ -7,12 +7,12 @@ LabelChain does not know is counted and ignored, and a lost event is the reconci
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from aws_lambda_powertools import Logger
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from labelchain.core.naming import job_name_from_arn
 from labelchain.core.records import ENDED_STATUSES
 from labelchain.errors import LabelingJobNotFound
 from labelchain.services.finalize import Finalized
@@ -29,14 +29,37 @@ class JobStateChangeDetail(BaseModel):
     status: str = Field(alias="LabelingJobStatus")
 
 
+LABELING_JOB_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sagemaker:(?P<region>[a-z0-9-]{1,30}):(?P<account>\d{12}):"
+    r"labeling-job/(?P<name>[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})$"
+)
+
+
 class JobStateChange(BaseModel):
     """The EventBridge event SageMaker sends (the job ARN is only in ``resources[0]``)."""
 
     model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
     source: Literal["aws.sagemaker"]
     detail_type: Literal["SageMaker Ground Truth Labeling Job State Change"] = Field(alias="detail-type")
-    resources: list[str] = Field(min_length=1)
+    account: str = Field(pattern=r"^\d{12}$")
+    region: str = Field(pattern=r"^[a-z0-9-]{1,30}$")
+    resources: list[str] = Field(min_length=1, max_length=10)
     detail: JobStateChangeDetail
+
+    @model_validator(mode="after")
+    def _job_arn_of_this_account_and_region(self) -> JobStateChange:
+        match = LABELING_JOB_ARN.match(self.resources[0])
+        if match is None:
+            raise ValueError(f"resources[0]: expected a labeling-job ARN, got {self.resources[0][:200]!r}")
+        if (match["account"], match["region"]) != (self.account, self.region):
+            raise ValueError("resources[0]: the job ARN's account and region differ from the event's")
+        return self
+
+    @property
+    def job_name(self) -> str:
+        match = LABELING_JOB_ARN.match(self.resources[0])
+        assert match is not None  # checked by the validator
+        return match["name"]
 
 
 class JobEventResult(BaseModel):
@@ -51,12 +74,15 @@ def handle_job_state_change(
     event: JobStateChange, runtime: Runtime
 ) -> tuple[JobEventResult, Finalized | None]:
     """Resume the waiting execution (or finalize a job no execution waits for) once the job has ended."""
-    job_name = job_name_from_arn(event.resources[0])
+    job_name = event.job_name
 
     def result(action: str) -> JobEventResult:
         return JobEventResult(job_name=job_name, event_status=event.detail.status, action=action)
 
-    if not job_name.startswith(f"{runtime.settings.resource_prefix}-"):
+    if (
+        not job_name.startswith(f"{runtime.settings.resource_prefix}-")
+        or event.region != runtime.settings.region
+    ):
         return result("not-ours"), None
     record = runtime.store.get_job(job_name)
     if record is None:

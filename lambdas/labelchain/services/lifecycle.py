@@ -15,10 +15,12 @@ from aws_lambda_powertools import Logger
 
 from labelchain.adapters.sagemaker import LabelingJobDescription
 from labelchain.adapters.stepfunctions import RUNNING
+from labelchain.core.notifications import Transition
 from labelchain.core.records import ENDED_STATUSES, NOT_FOUND_STATUS, NOT_STARTED_STATUS, JobRecord
 from labelchain.errors import LabelingJobNotFound
 from labelchain.services.events import JobEnded
 from labelchain.services.finalize import Finalized, finalize_job
+from labelchain.services.notify import notify
 from labelchain.services.runtime import Runtime
 
 logger = Logger(child=True)
@@ -107,6 +109,7 @@ def take_over(
             remove=("watch_token",),
         )
         logger.warning("job adopted by the reconciler", extra={"job_name": record.job_name, "reason": reason})
+        notify(runtime, record, Transition.NEEDS_ATTENTION, f"adopted by the reconciler: {reason}")
         return "adopted", None
     if described.status != "Stopping":
         runtime.jobs.stop(record.job_name)
@@ -139,6 +142,8 @@ def mark_not_found(record: JobRecord, context: str, runtime: Runtime) -> None:
         )
     )
     logger.warning("job record names a job SageMaker does not know", extra={"job_name": record.job_name})
+    if sealed:
+        notify(runtime, record, Transition.NEEDS_ATTENTION, note)
     if sealed and record.watcher == "execution" and record.watch_token:
         runtime.executions.resume(
             record.watch_token, job_ended_payload(record, NOT_FOUND_STATUS).model_dump()
@@ -153,11 +158,11 @@ def seal_not_started(
     try:
         runtime.jobs.describe(record.job_name)
     except LabelingJobNotFound:
-        runtime.store.seal_job(
-            record.model_copy(
-                update={"status": NOT_STARTED_STATUS, "stop_reason": reason, "finalized_at": runtime.clock()}
-            )
+        never = record.model_copy(
+            update={"status": NOT_STARTED_STATUS, "stop_reason": reason, "finalized_at": runtime.clock()}
         )
+        if runtime.store.seal_job(never):
+            notify(runtime, never, Transition.NEEDS_ATTENTION, f"never started: {reason}")
         return "not-started"
     action, _ = take_over(record, "ABORTED", reason, runtime)
     return action

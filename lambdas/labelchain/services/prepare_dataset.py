@@ -99,7 +99,7 @@ def check_part_sizes(sizes: Sequence[int], manifest: str, spec: TaskTypeSpec) ->
 
 
 def plan_jobs(
-    experiment: ExperimentInput, parent_execution: str, part_uris: Sequence[str]
+    experiment: ExperimentInput, parent_execution: str, parent_arn: str, part_uris: Sequence[str]
 ) -> dict[str, PlannedJob]:
     """The three nested LabelingJob executions; pretrained's model is merged in after the initial job.
 
@@ -108,7 +108,7 @@ def plan_jobs(
     """
     return {
         role: PlannedJob(
-            execution_name=child_execution_name(parent_execution, role),
+            execution_name=child_execution_name(parent_execution, parent_arn, role),
             input=experiment.job_input(part_uris[PART_OF_ROLE[role]])
             .model_copy(update={"advance_latest_model": role != "control"})
             .model_dump(mode="json"),
@@ -200,7 +200,7 @@ def prepare_dataset(event: PrepareDatasetEvent, runtime: Runtime) -> PrepareData
         PrepareDatasetResult(
             project=experiment.project,
             parts=[DatasetPart(uri=uri, objects=0) for uri in planned_uris],
-            jobs=plan_jobs(experiment, event.execution.name, planned_uris),
+            jobs=plan_jobs(experiment, event.execution.name, event.execution.id, planned_uris),
         )
     )
     files = _PartFiles(
@@ -236,5 +236,5 @@ def prepare_dataset(event: PrepareDatasetEvent, runtime: Runtime) -> PrepareData
     return PrepareDatasetResult(
         project=experiment.project,
         parts=[DatasetPart(uri=uri, objects=size) for uri, size in zip(uris, outcome.sizes, strict=True)],
-        jobs=plan_jobs(experiment, event.execution.name, uris),
+        jobs=plan_jobs(experiment, event.execution.name, event.execution.id, uris),
     )

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from aws_lambda_powertools import Logger
 
+from labelchain.adapters.s3 import ObjectChanged, ObjectMissing
 from labelchain.adapters.sagemaker import LabelingJobDescription
 from labelchain.core.cost import CostBreakdown, compute_cost
 from labelchain.core.naming import SIMULATED_TAG
@@ -98,8 +99,8 @@ def with_final_metrics(record: JobRecord, described: LabelingJobDescription, run
         )
         rows = _iteration_rows(summary, record)
         notes = [m.message for m in summary.cross_check] + list(summary.notes)
-    except OutputLayoutError as exc:
-        notes = [f"output not parsed, per-iteration rows omitted: {exc}"]
+    except (OutputLayoutError, ObjectMissing, ObjectChanged) as exc:
+        notes = [f"output not parsed, per-iteration rows omitted: {type(exc).__name__}: {exc}"]
     if notes:
         logger.warning("job output disagrees with or lacks what the counters say", extra={"notes": notes})
 

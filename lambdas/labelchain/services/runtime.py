@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from labelchain.adapters.notifications import Notifications
 from labelchain.adapters.s3 import ObjectStore
 from labelchain.adapters.sagemaker import LabelingJobs
 from labelchain.adapters.stepfunctions import Executions
@@ -28,6 +29,8 @@ class Runtime:
     clock: Callable[[], datetime] = field(default=utc_now)
     executions_adapter: Executions | None = None
     """Step Functions; only the lifecycle services (watch, job events, reconciler, execution ended) use it."""
+    notifications_adapter: Notifications | None = None
+    """EventBridge PutEvents for job notifications; None: notifications are not sent (e.g. unit tests)."""
 
     @property
     def executions(self) -> Executions:
