@@ -269,6 +269,48 @@ def _send_to_targets_with_sns(original: Callable[..., None]) -> Callable[..., No
     return send_to_targets
 
 
+def _closed_tasks_refuse_tokens(original: Callable[..., bool]) -> Callable[..., bool]:
+    """moto accepts SendTaskSuccess for a task that already got its outcome (while the execution runs);
+    AWS answers TaskTimedOut ("the task associated with the token has already been closed")."""
+
+    @functools.wraps(original)
+    def notify(manager: Any, callback_id: str, outcome: Any) -> bool:
+
+        endpoint = manager.get(callback_id)
+        if endpoint is not None and endpoint.get_outcome() is not None:
+            raise _aws_error("TaskTimedOut", "the task associated with the token has already been closed")
+        return bool(original(manager, callback_id, outcome))
+
+    return notify
+
+
+def _aws_error(code: str, message: str) -> Exception:
+    """An error moto's responses render as AWS does (HTTP 400 with ``code``), server mode included."""
+    from moto.core.exceptions import JsonRESTError  # noqa: PLC0415
+
+    return JsonRESTError(code, message)
+
+
+def _task_token_errors_as_aws(original: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's parser raises its own InvalidToken / TaskDoesNotExist / TaskTimedOut, which moto's responses
+    turn into HTTP 500; AWS answers 400 with that error code (what LabelChain's adapter handles)."""
+
+    @functools.wraps(original)
+    def send(backend: Any, *args: Any, **kwargs: Any) -> Any:
+        from moto.stepfunctions.parser.api import (  # noqa: PLC0415
+            InvalidToken,
+            TaskDoesNotExist,
+            TaskTimedOut,
+        )
+
+        try:
+            return original(backend, *args, **kwargs)
+        except (InvalidToken, TaskDoesNotExist, TaskTimedOut) as exc:
+            raise _aws_error(type(exc).__name__, str(exc) or type(exc).__name__) from exc
+
+    return send
+
+
 def _record_delay(delay: RecordedDelay) -> None:
     handle = _active[-1]
     handle.delays.append(delay)
@@ -390,6 +432,7 @@ def _install() -> None:
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (  # noqa: PLC0415
         wait_function,
     )
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackPoolManager  # noqa: PLC0415
     from moto.stepfunctions.parser.backend.execution import (  # noqa: PLC0415
         BaseExecutionWorkerCommunication,
         Execution,
@@ -412,6 +455,8 @@ def _install() -> None:
         (Program, "eval", _program_eval_with_scaled_timeout),
         (Execution, "stop", _stop_interrupts_callbacks(Execution.stop)),
         (Rule, "send_to_targets", _send_to_targets_with_sns(Rule.send_to_targets)),
+        (CallbackPoolManager, "notify", _closed_tasks_refuse_tokens(CallbackPoolManager.notify)),
+        (backend, "send_task_success", _task_token_errors_as_aws(backend.send_task_success)),
         (
             BaseExecutionWorkerCommunication,
             "_reflect_execution_status",

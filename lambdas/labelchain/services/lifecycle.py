@@ -38,7 +38,13 @@ def note_end_detected(record: JobRecord, detected_by: DetectedBy, runtime: Runti
     if record.end_detected_at is not None:
         return record
     now = runtime.clock()
-    runtime.store.update_job(record.job_name, {"end_detected_at": now, "end_detected_by": detected_by})
+    first = runtime.store.update_job(
+        record.job_name,
+        {"end_detected_at": now, "end_detected_by": detected_by},
+        unless_set=("end_detected_at",),
+    )
+    if not first:  # another watcher saw it first (or the record is final): keep what it recorded
+        return runtime.store.get_job(record.job_name) or record
     return record.model_copy(update={"end_detected_at": now, "end_detected_by": detected_by})
 
 
