@@ -10,21 +10,30 @@ export PYTHONDONTWRITEBYTECODE := 1
 STACK := LabelChain
 CDK_FLAGS := --no-notices --no-version-reporting
 
-.PHONY: help setup lint typecheck test test-fast synth demo deploy bench clean
+.PHONY: help setup lint typecheck test test-fast synth demo deploy destroy bench clean
 
 help:
 	@echo "make demo    run AWS's seed experiment offline (moto + simulated Ground Truth), < 1 min"
 	@echo "make test    install (venv + npm), lint, type-check and run every test"
 	@echo "make synth   synthesize the stack offline into cdk.out and cfn-lint it"
 	@echo "make deploy  npx cdk deploy (needs AWS credentials)"
+	@echo "make destroy stop every running job, then npx cdk destroy (asks first; data is retained)"
 	@echo "make bench   run the benchmarks in bench/"
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed $(VENV)/.labelchain-installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON_BOOTSTRAP) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# The labelchain package itself (lambdas/labelchain), editable: the `labelchain` CLI in $(VENV)/bin.
+# --no-deps: requirements*.txt pin everything it needs. The install's metadata lives in the venv; the
+# egg-info setuptools leaves beside the package is a by-product, removed so it never nears the asset.
+$(VENV)/.labelchain-installed: pyproject.toml $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --no-deps --editable .
+	rm -rf lambdas/labelchain.egg-info
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -54,6 +63,13 @@ demo: setup
 
 deploy: setup
 	npx cdk deploy $(CDK_FLAGS) $(STACK)
+
+# Stops every running or queued labeling job first (their records end final with their cost; exit 3:
+# no stack deployed, nothing to stop), then deletes the stack. With removal_policy "retain" (the
+# default) the key, buckets, table and log groups stay; README § Teardown says how to remove them.
+destroy: setup
+	labelchain stop --all --wait || [ $$? -eq 3 ]
+	npx cdk destroy $(CDK_FLAGS) $(STACK)
 
 bench: setup
 	python bench/cold_init.py

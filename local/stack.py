@@ -33,6 +33,7 @@ from local.ground_truth import FaultInjection, GroundTruthEmulator, SimulationPa
 from local.lambda_dispatch import dispatch_to_handler
 from local.moto_engine import EngineHandle, in_process_engine
 from local.moto_server import threaded_moto_server
+from local.outputs import register_stack_outputs
 from local.resources import ACCOUNT, REGION, DeployedStack, deploy_template
 
 SERVICES = (
@@ -251,4 +252,6 @@ def local_stack(template: Mapping[str, Any], options: LocalOptions = LocalOption
         emulator.event_sink = bus.put_event
         stack.enter_context(bus.execution_watcher())
         stack.enter_context(bus.schedules(clock))
+        # The stack's outputs in moto's CloudFormation, as a deployment has them (the labelchain CLI).
+        register_stack_outputs(template, deployed, clients["cloudformation"], get_settings().resource_prefix)
         yield LocalStack(template, deployed, clock, engine, emulator, endpoint, bus, throttling)
