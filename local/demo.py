@@ -231,6 +231,14 @@ def run_single_job(stack: Any, objects: int, seed: int, out: Path, name: str) ->
     return 0 if described["status"] == "SUCCEEDED" else 1
 
 
+def show_the_cli(argv: list[str]) -> None:
+    """Run one ``labelchain`` command against the offline stack, as a user would in a terminal."""
+    from labelchain.cli.main import main as labelchain  # noqa: PLC0415
+
+    print(f"\n$ labelchain {' '.join(argv)}", flush=True)
+    labelchain(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m local.demo", description=__doc__.split("\n\n")[0] if __doc__ else None
@@ -279,6 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         runner = run_single_job if args.single_job else run_experiment
         status = runner(stack, args.objects, simulation.seed, args.out, name)
+        show_the_cli(["jobs", "--project", "birds-single" if args.single_job else "birds-experiment"])
     print(f"\nDone in {time.monotonic() - started:.1f} s (wall clock); the offline stack is stopped.")
     return status
 

@@ -111,10 +111,10 @@ def manifest_body(stack: LocalStack, prefix: str, objects: int) -> bytes:
     ).encode()
 
 
-def small_job(stack: LocalStack, project: str) -> dict[str, Any]:
+def small_job(stack: LocalStack, project: str, objects: int = OBJECTS) -> dict[str, Any]:
     key = f"{project}/objects.manifest"
     stack.client("s3").put_object(
-        Bucket=stack.data_bucket, Key=key, Body=manifest_body(stack, project, OBJECTS)
+        Bucket=stack.data_bucket, Key=key, Body=manifest_body(stack, project, objects)
     )
     return {**BIRD_JOB, **SMALL_JOB, "manifest": f"s3://{stack.data_bucket}/{key}", "project": project}
 
@@ -491,3 +491,58 @@ def test_manifests_beyond_the_job_quota_wait_their_turn_and_all_succeed(stack: L
     changes = sorted([(j["CreationTime"], 1) for j in jobs] + [(j["LastModifiedTime"], -1) for j in jobs])
     running = [sum(change for _, change in changes[: n + 1]) for n in range(len(changes))]
     assert max(running) == 2
+
+
+def subscribe_queue_to_notifications(stack: LocalStack, name: str) -> Callable[[], list[dict[str, Any]]]:
+    """An SQS queue subscribed to the stack's notifications topic, as a team would; returns a reader of
+    the LabelChain events received so far (each SNS message's body is the EventBridge event)."""
+    (topic_id,) = resources_of_type(stack.template, "AWS::SNS::Topic")
+    sqs = stack.client("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    stack.client("sns").subscribe(TopicArn=stack.deployed.refs[topic_id], Protocol="sqs", Endpoint=queue_arn)
+    received: list[dict[str, Any]] = []
+
+    def read() -> list[dict[str, Any]]:
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                received.append(json.loads(json.loads(message["Body"])["Message"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return received
+
+    return read
+
+
+def test_a_budget_warns_then_stops_the_job_and_each_transition_reaches_the_teams_queue_over_sns(
+    stack: LocalStack,
+) -> None:
+    notifications = subscribe_queue_to_notifications(stack, "e2e-team-notifications")
+    # 30 objects in batches of 10, 3 workers at 0.036: 1.88 USD a batch. After the first batch the
+    # running cost is 85 % of 2.20 (a warning); after the second, 171 % (the job is stopped).
+    job = {**small_job(stack, "lc-budget", objects=30), "budget_usd": 2.20}
+    arn = stack.start(stack.labeling_job_arn, job, "e2e-budget")
+    name = job_name(arn)
+
+    described = stack.wait(arn)
+
+    assert (described["status"], described.get("error")) == ("FAILED", "BudgetExceeded")
+    record = sealed(name)
+    assert record.status == "Stopped"
+    assert (record.stop_reason or "").startswith("BudgetExceeded: the running cost 3.76 USD")
+    assert record.cost is not None
+    assert record.budget_warned_at is not None
+    events = eventually(
+        lambda: [e for e in notifications() if e["detail"]["job_name"] == name][3:] and notifications(),
+        "four notifications",
+    )
+    mine = [e for e in events if e["detail"]["job_name"] == name]
+    assert [e["detail-type"] for e in mine] == [
+        "LabelChain Job Started",
+        "LabelChain Job Budget Warning",
+        "LabelChain Job Budget Exceeded",
+        "LabelChain Job Stopped",
+    ]
+    assert {e["source"] for e in mine} == {"labelchain"}
+    stopped = mine[-1]["detail"]
+    assert (stopped["status"], stopped["cost_is_final"], stopped["simulated"]) == ("Stopped", True, True)
+    assert stopped["links"]["execution"].startswith("https://us-east-1.console.aws.amazon.com/states/")
