@@ -372,3 +372,28 @@ def test_a_job_nearing_its_budget_is_warned_about_once(world: World) -> None:
     deliver_job_event(name, "Completed")
     assert world.end(arn).status == "SUCCEEDED"
     assert inbox.detail_types(name)[-1] == "LabelChain Job Completed"
+
+
+def test_a_thirty_day_job_keeps_its_execution_history_far_below_the_limit(world: World) -> None:
+    """30 daily re-arms of WaitForJob (each a States.Timeout, a retry and one WatchJob look), then the
+    job's end: the whole history of a 30-day job, measured on the synthesized definition."""
+    day = 24 * 3600
+    world.deployment.engine.timeout_scale = day / 0.3  # a day without news passes in 0.3 s
+    arn, name, _ = world.start_and_wait_for_the_job("run-thirty-days")
+    deadline = time.monotonic() + 30
+    while world.invocations_of("watch-job") < 31:  # the first arming and 30 re-arms
+        assert time.monotonic() < deadline, "WaitForJob did not re-arm 30 times"
+        time.sleep(0.01)
+    world.deployment.engine.timeout_scale = None
+    world.sagemaker.set_status(name, "Completed")
+
+    # The event, or the re-arm still running on the compressed timeout: either resumes the execution.
+    assert deliver_job_event(name, "Completed")["action"] in {"resumed", "execution-not-waiting-yet"}
+    result = world.end(arn)
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    rearms = [e for e in result.events if e["type"] == "TaskTimedOut"]
+    assert len(rearms) >= 30
+    assert len(result.events) <= 1_000  # the target for a whole 30-day job (limit: 25,000)
+    per_rearm = (len(result.events) - 30) / len(rearms)  # ≈ 5 events a day, everything else is fixed
+    assert per_rearm <= 60  # the steady-state target: ≤ 60 events per job-day
