@@ -162,10 +162,10 @@ class DeploymentConfig(BaseModel):
             raise ValueError(f'must be "ssm" or a layer version number (an integer ≥ 1), got {value!r}')
         return int(text)
 
-    @field_validator("default_prices", mode="before")
+    @field_validator("default_prices", "project_budgets_usd", mode="before")
     @classmethod
     def _parse_json_object(cls, value: object) -> object:
-        """``-c default_prices='{...}'`` arrives as a string; ``cdk.json`` gives an object."""
+        """``-c key='{...}'`` arrives as a string; ``cdk.json`` gives an object."""
         if isinstance(value, str):
             try:
                 return json.loads(value)
@@ -206,17 +206,6 @@ class DeploymentConfig(BaseModel):
     def log_retention(self) -> logs.RetentionDays:
         """The CloudWatch Logs retention for every log group of the stack."""
         return _LOG_RETENTION_BY_DAYS[self.log_retention_days]
-
-    @field_validator("project_budgets_usd", mode="before")
-    @classmethod
-    def _budgets_json(cls, value: object) -> object:
-        """``-c project_budgets_usd='{"birds": 500}'`` arrives as a string; cdk.json gives an object."""
-        if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"is not valid JSON ({exc.msg})") from exc
-        return value
 
     @field_validator("project_budgets_usd")
     @classmethod
