@@ -11,7 +11,7 @@
     any task error (after retries) ─► RecordFailure ─► ExecutionFailed
 
 Standard workflow, JSONPath query language (the offline engine runs no JSONata). Nothing polls: while the
-job runs, the history grows only when the wait is re-armed (about 5 events a day). Every task retries
+job runs, the history grows only when the wait is re-armed (4 events a day). Every task retries
 Lambda's own transient errors and ``TransientServiceError`` for at least 15 minutes; CreateJob also waits
 out the account's concurrent-job quota (``LabelingJobQuotaExceeded``) for up to ``create_queue_max_hours``;
 every other error, domain errors included, fails fast into RecordFailure. The payload and result paths

@@ -732,8 +732,13 @@ class LocalEventBus:
         raise KeyError(f"no schedule rule {rule!r}; the template has {sorted(self._schedule_rules())}")
 
     @contextmanager
-    def schedules(self, clock: SimulatedClock | None = None) -> Iterator[None]:
-        """Fire every ``rate(...)`` rule once per period of simulated time while the block runs.
+    def schedules(
+        self, clock: SimulatedClock | None = None, min_real_period_seconds: float = 0.0
+    ) -> Iterator[None]:
+        """Fire every ``rate(...)`` rule once per period of simulated time while the block runs — but
+        no more often than every ``min_real_period_seconds`` of real time (on a highly compressed clock
+        a 15-minute schedule would otherwise fire several times a real second and the process would do
+        little else).
 
         The first tick comes one period after entry. When deliveries fall behind (a period shorter in
         real time than a tick takes), the missed ticks are coalesced into one (``skipped_ticks`` counts
@@ -743,8 +748,16 @@ class LocalEventBus:
         clock = clock or self.clock
         if clock is None:
             raise ValueError("schedules need a simulated clock (the bus's or one given here)")
+
+        def period(expression: str) -> float:
+            simulated = schedule_period_seconds(expression)
+            real = clock.real_seconds(simulated)
+            if 0 < real < min_real_period_seconds:
+                return simulated * min_real_period_seconds / real
+            return simulated
+
         schedules = [
-            _Schedule(name, arn, schedule_period_seconds(expression))
+            _Schedule(name, arn, period(expression))
             for name, arn, expression in self._schedule_rules().values()
         ]
         if not schedules:

@@ -311,6 +311,32 @@ def _task_token_errors_as_aws(original: Callable[..., Any]) -> Callable[..., Any
     return send
 
 
+def _fresh_token_per_retry(original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    """Give every retry of a ``waitForTaskToken`` task a new task token, as Step Functions does.
+
+    moto 5.2.5 makes the token (and its callback endpoint) once per state entry and retries through
+    ``_evaluate_with_timeout``, so a retry would reuse the endpoint the timed-out attempt interrupted:
+    every re-arm of WaitForJob after the first would time out at once and the execution fail.
+    """
+
+    @functools.wraps(original)
+    def evaluate(task: Any, env: Any) -> None:
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (  # noqa: PLC0415
+            ResourceCondition,
+        )
+
+        context = env.states.context_object
+        waits_for_token = (
+            task._is_integration_pattern()
+            and ResourceCondition.WaitForTaskToken in task._supported_integration_patterns
+        )
+        if waits_for_token and context.context_object_data["State"].get("RetryCount", 0) > 0:
+            env.callback_pool_manager.add(context.update_task_token())
+        original(task, env)
+
+    return evaluate
+
+
 def _record_delay(delay: RecordedDelay) -> None:
     handle = _active[-1]
     handle.delays.append(delay)
@@ -457,6 +483,13 @@ def _install() -> None:
         (Rule, "send_to_targets", _send_to_targets_with_sns(Rule.send_to_targets)),
         (CallbackPoolManager, "notify", _closed_tasks_refuse_tokens(CallbackPoolManager.notify)),
         (backend, "send_task_success", _task_token_errors_as_aws(backend.send_task_success)),
+        (
+            state_task_service_callback.StateTaskServiceCallback,
+            "_evaluate_with_timeout",
+            _fresh_token_per_retry(
+                state_task_service_callback.StateTaskServiceCallback._evaluate_with_timeout
+            ),
+        ),
         (
             BaseExecutionWorkerCommunication,
             "_reflect_execution_status",

@@ -74,6 +74,9 @@ class LocalOptions:
     log_level: str = "WARNING"
     """Powertools log level of the handlers, overriding the template's INFO (their JSON logs go to
     stdout, as in Lambda; WARNING keeps the demo's output readable)."""
+    min_schedule_real_seconds: float = 1.0
+    """Schedules (the reconciler's 15 minutes) fire at most once per this many real seconds: at the
+    demo's scale 15 simulated minutes are 0.3 real s, and a reconciler run takes about 0.2 s offline."""
     emit_metrics: bool = False
     """Print the handlers' CloudWatch EMF metric documents (off: the demo's output stays readable)."""
 
@@ -251,7 +254,7 @@ def local_stack(template: Mapping[str, Any], options: LocalOptions = LocalOption
         stack.callback(setattr, emulator, "event_sink", None)
         emulator.event_sink = bus.put_event
         stack.enter_context(bus.execution_watcher())
-        stack.enter_context(bus.schedules(clock))
+        stack.enter_context(bus.schedules(clock, options.min_schedule_real_seconds))
         # The stack's outputs in moto's CloudFormation, as a deployment has them (the labelchain CLI).
         register_stack_outputs(template, deployed, clients["cloudformation"], get_settings().resource_prefix)
         yield LocalStack(template, deployed, clock, engine, emulator, endpoint, bus, throttling)

@@ -36,6 +36,9 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
 BOTO_CONNECT_TIMEOUT_SECONDS = 3
 BOTO_READ_TIMEOUT_SECONDS = 10
 BOTO_MAX_ATTEMPTS = 3
+BOTO_MAX_POOL_CONNECTIONS = 20
+"""Above the reconciler's 16 worker threads (services/reconcile.MAX_WORKERS), so they share one client
+without the pool discarding connections (botocore's default pool is 10)."""
 """A hung AWS call gives up well inside every function's timeout (infra/functions.py checks that
 ``BOTO_MAX_ATTEMPTS × (connect + read)`` is below each timeout): botocore's default 60 s read timeout
 would outlive a 30 s Lambda, which then dies with Sandbox.Timedout instead of a retryable error."""

@@ -594,3 +594,10 @@ def test_one_jobs_transient_error_is_counted_and_the_other_jobs_are_still_handle
     assert [finalized.result.job_name for finalized in run.sealed] == [ended.job_name]
     assert world.stored(throttled.job_name) == throttled
     assert world.active() == sorted([throttled.job_name, running.job_name])
+
+
+def test_the_clients_pool_holds_a_connection_for_every_reconciler_worker() -> None:
+    from labelchain.services.reconcile import MAX_WORKERS  # noqa: PLC0415
+    from labelchain.settings import BOTO_MAX_POOL_CONNECTIONS  # noqa: PLC0415
+
+    assert BOTO_MAX_POOL_CONNECTIONS >= MAX_WORKERS

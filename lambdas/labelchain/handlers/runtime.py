@@ -37,6 +37,7 @@ def build_runtime() -> Runtime:
     from labelchain.settings import (  # noqa: PLC0415
         BOTO_CONNECT_TIMEOUT_SECONDS,
         BOTO_MAX_ATTEMPTS,
+        BOTO_MAX_POOL_CONNECTIONS,
         BOTO_READ_TIMEOUT_SECONDS,
         get_settings,
     )
@@ -47,6 +48,7 @@ def build_runtime() -> Runtime:
         retries={"mode": "standard", "max_attempts": BOTO_MAX_ATTEMPTS},
         connect_timeout=BOTO_CONNECT_TIMEOUT_SECONDS,
         read_timeout=BOTO_READ_TIMEOUT_SECONDS,
+        max_pool_connections=BOTO_MAX_POOL_CONNECTIONS,
         user_agent_extra="labelchain",
     )
     return Runtime(
