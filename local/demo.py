@@ -117,7 +117,8 @@ class Progress:
         lag = (record.end_detected_at - record.ended_at).total_seconds()
         print(
             f"  {'':>20} {_role(record.job_name):<10} end detected by {record.end_detected_by} "
-            f"{max(lag, 0.0):.0f} s (simulated) after the job ended; record finalized",
+            f"{max(lag, 0.0):.0f} s simulated ({self._stack.clock.real_seconds(lag):.2f} s real, the "
+            "offline pipeline on a compressed clock) after the job ended; record finalized",
             flush=True,
         )
 
