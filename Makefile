@@ -71,10 +71,24 @@ destroy: setup
 	labelchain stop --all --wait || [ $$? -eq 3 ]
 	npx cdk destroy $(CDK_FLAGS) $(STACK)
 
+# Every benchmark runs (about 20 min on 2 cores); the target fails at the end if any printed a FAIL.
+BENCH_RUNS := \
+	"cold_init.py" \
+	"split_manifest.py" \
+	"lifecycle_history.py" \
+	"completion_latency.py" \
+	"reconciler_scale.py" \
+	"queue_burst.py" \
+	"queue_burst.py --calibrated-jobs --batches 10 --quota 1" \
+	"demo_run.py"
+
 bench: setup
-	python bench/cold_init.py
-	python bench/split_manifest.py
-	python bench/demo_run.py
+	@failed=""; for run in $(BENCH_RUNS); do \
+		echo "== python bench/$$run"; \
+		python bench/$$run || failed="$$failed\n  bench/$$run"; \
+		echo; \
+	done; \
+	if [ -n "$$failed" ]; then echo -e "FAIL or error in:$$failed"; exit 1; fi
 
 clean:
 	rm -rf cdk.out demo-output .pytest_cache .mypy_cache .ruff_cache

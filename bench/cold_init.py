@@ -1,10 +1,11 @@
 """Cold-init cost of every LabelChain Lambda handler, as a ratio against a boto3-only floor.
 
 A Lambda cold start pays for importing the handler module and for the first invocation's set-up
-(settings validation, boto3 session, three clients). Absolute milliseconds depend on the machine, so
+(settings validation, boto3 session, four clients). Absolute milliseconds depend on the machine, so
 each handler is compared with a baseline measured in the same run, the same way: a fresh process that
 imports boto3 and creates exactly the clients ``get_runtime()`` creates, and nothing else. The ratio is
-the number to watch; nothing here asserts a time.
+the number to watch; nothing here asserts a time. The handlers measured are those the stack deploys:
+``infra.functions.FUNCTION_SPECS``.
 
 Every sample is a fresh ``python -c`` child that times itself with ``time.perf_counter`` and reports
 its peak RSS. The child sees a Lambda-like environment with fake credentials (nothing calls AWS:
@@ -36,8 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_SOURCE = ROOT / "lambdas"
 HANDLERS_DIR = LAMBDA_SOURCE / "labelchain" / "handlers"
-SETTINGS_MODULE = LAMBDA_SOURCE / "labelchain" / "settings.py"
-FUNCTIONS_CONSTRUCT = ROOT / "infra" / "functions.py"
+sys.path[:0] = [str(LAMBDA_SOURCE), str(ROOT)]
 REGION = "us-east-1"
 VARIANT_HANDLER = "create_job"
 ROWS_PER_BASELINE = 2
@@ -49,9 +49,11 @@ FAKE_SETTINGS = {
     "output_bucket": "labelchain-output-123456789012",
     "kms_key_arn": f"arn:aws:kms:{REGION}:123456789012:key/00000000-0000-4000-8000-000000000000",
     "ground_truth_role_arn": "arn:aws:iam::123456789012:role/labelchain-ground-truth",
-    "default_prices": "{}",
 }
-"""A plausible deployment, keyed by ``Settings`` field; checked against ENVIRONMENT_VARIABLES."""
+"""A plausible deployment's values of the required ``Settings`` fields; every other variable of
+ENVIRONMENT_VARIABLES gets its field's default (the cold start validates them all, as in Lambda)."""
+CLIENT_SERVICES = ("sagemaker", "s3", "dynamodb", "stepfunctions")
+"""What ``build_runtime()`` creates (checked on every run: ``check_floor_mirrors``)."""
 
 CHILD = """
 import sys, time
@@ -61,29 +63,43 @@ if sys.argv[1] == "baseline":
     from botocore.config import Config
     imported = time.perf_counter()
     session = boto3.session.Session(region_name=sys.argv[2])
-    config = Config(retries={"mode": "standard", "max_attempts": 4}, user_agent_extra="labelchain")
-    clients = [session.client(name, config=config) for name in ("sagemaker", "s3", "dynamodb")]
+    attempts, connect, read = (int(value) for value in sys.argv[3:6])
+    config = Config(
+        retries={"mode": "standard", "max_attempts": attempts},
+        connect_timeout=connect,
+        read_timeout=read,
+        user_agent_extra="labelchain",
+    )
+    clients = [session.client(name, config=config) for name in sys.argv[6:]]
 else:
     __import__("labelchain.handlers." + sys.argv[2])
     imported = time.perf_counter()
     from labelchain.handlers.runtime import get_runtime
     runtime = get_runtime()
-    clients = [runtime.jobs._client, runtime.objects._client, runtime.store._client]
+    clients = [runtime.jobs._client, runtime.objects._client, runtime.store._client,
+               runtime.executions.client]
 ready = time.perf_counter()
 import json, resource
+try:  # this process's own high-water mark; ru_maxrss would also count the parent it was forked from
+    with open("/proc/self/status") as status:
+        peak = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+except OSError:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
 print(json.dumps({
     "import_s": imported - start,
     "setup_s": ready - imported,
-    "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    "peak_rss_bytes": peak,
     "modules": len(sys.modules),
     "xray_loaded": "aws_xray_sdk.core" in sys.modules,
     "clients": sorted(
         [c.meta.service_model.service_name, c.meta.region_name, c.meta.config.retries,
-         c.meta.config.user_agent_extra] for c in clients
+         c.meta.config.connect_timeout, c.meta.config.read_timeout, c.meta.config.user_agent_extra]
+        for c in clients
     ),
 }))
 """
-"""Runs in the child: ``sys.argv[1:]`` is ``baseline <region>`` or ``handler <module name>``."""
+"""Runs in the child: ``sys.argv[1:]`` is ``baseline <region> <max attempts> <connect s> <read s>
+<service> …`` or ``handler <module name>``."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,7 @@ class Target:
     label: str
     mode: str  # "baseline" or "handler"
     argument: str  # region for the baseline, module name for a handler
+    extra: tuple[str, ...] = ()  # the baseline's Config values and services
     tracing: bool = False
     in_lambda: bool = True
 
@@ -110,31 +127,31 @@ class Samples:
 
 
 def discover_handlers() -> list[str]:
-    """Modules of ``labelchain.handlers`` that define a top-level ``handler`` function."""
-    names = []
+    """The handler modules of the functions the stack deploys (``infra.functions.FUNCTION_SPECS``), each
+    checked to define a top-level ``handler``; a handler module no function uses is named on stderr."""
+    from infra.functions import FUNCTION_SPECS  # noqa: PLC0415 - starts jsii (a few seconds), parent only
+
+    names = [spec.module for spec in FUNCTION_SPECS]
+    defined = set()
     for path in sorted(HANDLERS_DIR.glob("*.py")):
         tree = ast.parse(path.read_text(), filename=str(path))
         if any(isinstance(node, ast.FunctionDef) and node.name == "handler" for node in tree.body):
-            names.append(path.stem)
+            defined.add(path.stem)
+    missing = [name for name in names if name not in defined]
+    if missing:
+        raise SystemExit(f"FUNCTION_SPECS names handler modules without a handler(): {missing}")
+    unused = sorted(defined - set(names))
+    if unused:
+        print(f"note: handler modules no deployed function uses: {unused}", file=sys.stderr)
     return names
-
-
-def literal_constant(path: Path, name: str) -> Any:
-    """A module-level literal, read without importing its module (infra would start jsii; the
-    staged asset must stay free of the bytecode an import could write)."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
-            return ast.literal_eval(node.value)
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == name and node.value:
-            return ast.literal_eval(node.value)
-    raise LookupError(f"{name} is no longer a literal in {path}")
 
 
 def stage_asset(destination: Path) -> Path:
     """Copy ``lambdas/`` as the CDK asset packages it (LAMBDA_ASSET_EXCLUDES): no bytecode caches."""
+    from infra.functions import LAMBDA_ASSET_EXCLUDES  # noqa: PLC0415
+
     patterns = []
-    for pattern in literal_constant(FUNCTIONS_CONSTRUCT, "LAMBDA_ASSET_EXCLUDES"):
+    for pattern in LAMBDA_ASSET_EXCLUDES:
         if not pattern.startswith("**/"):
             raise ValueError(f"asset exclude {pattern!r} is not a '**/name' pattern; teach stage_asset it")
         patterns.append(pattern.removeprefix("**/"))
@@ -145,12 +162,21 @@ def stage_asset(destination: Path) -> Path:
 
 def lambda_environment(staged: Path, workdir: Path) -> dict[str, str]:
     """A Lambda-like environment built from scratch, so the developer's AWS profile cannot leak in."""
-    variables = literal_constant(SETTINGS_MODULE, "ENVIRONMENT_VARIABLES")
-    if FAKE_SETTINGS.keys() != variables.keys():
-        raise SystemExit(f"FAKE_SETTINGS is out of step with ENVIRONMENT_VARIABLES: {sorted(variables)}")
+    from infra.functions import POWERTOOLS_ENVIRONMENT  # noqa: PLC0415
+    from labelchain.settings import ENVIRONMENT_VARIABLES as variables  # noqa: N811, PLC0415
+    from labelchain.settings import Settings  # noqa: PLC0415
+
+    fields = Settings.model_fields
+    required = {name for name in variables if fields[name].is_required()}
+    if FAKE_SETTINGS.keys() - variables.keys() or required - FAKE_SETTINGS.keys():
+        raise SystemExit(
+            f"FAKE_SETTINGS is out of step with ENVIRONMENT_VARIABLES: it needs exactly {sorted(required)} "
+            f"(optional: {sorted(variables.keys() - required)})"
+        )
+    settings = {name: FAKE_SETTINGS.get(name, str(fields[name].default)) for name in variables}
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "LC_ALL") if key in os.environ}
-    env.update({variables[key]: value for key, value in FAKE_SETTINGS.items()})
-    env.update(literal_constant(FUNCTIONS_CONSTRUCT, "POWERTOOLS_ENVIRONMENT"))
+    env.update({variables[key]: value for key, value in settings.items()})
+    env.update(POWERTOOLS_ENVIRONMENT)
     env.update(
         {
             "PYTHONPATH": str(staged),
@@ -187,7 +213,7 @@ def child_environment(target: Target, lambda_env: dict[str, str]) -> dict[str, s
 def run_child(target: Target, lambda_env: dict[str, str], workdir: Path) -> dict[str, Any]:
     began = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, "-c", CHILD, target.mode, target.argument],
+        [sys.executable, "-c", CHILD, target.mode, target.argument, *target.extra],
         env=child_environment(target, lambda_env),
         cwd=workdir,
         capture_output=True,
@@ -200,13 +226,24 @@ def run_child(target: Target, lambda_env: dict[str, str], workdir: Path) -> dict
     sample: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
     sample["process_s"] = time.perf_counter() - began
     sample["total_s"] = sample["import_s"] + sample["setup_s"]
-    unit_bytes = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is bytes on macOS, KiB on Linux
-    sample["peak_rss_mib"] = sample.pop("maxrss") * unit_bytes / 2**20
+    sample["peak_rss_mib"] = sample.pop("peak_rss_bytes") / 2**20
     return sample
 
 
 def targets_for(handlers: list[str]) -> tuple[Target, list[Target]]:
-    baseline = Target("baseline: boto3 + 3 clients", "baseline", REGION)
+    from labelchain.settings import (  # noqa: PLC0415
+        BOTO_CONNECT_TIMEOUT_SECONDS,
+        BOTO_MAX_ATTEMPTS,
+        BOTO_READ_TIMEOUT_SECONDS,
+    )
+
+    config = (BOTO_MAX_ATTEMPTS, BOTO_CONNECT_TIMEOUT_SECONDS, BOTO_READ_TIMEOUT_SECONDS)
+    baseline = Target(
+        f"baseline: boto3 + {len(CLIENT_SERVICES)} clients",
+        "baseline",
+        REGION,
+        extra=(*(str(value) for value in config), *CLIENT_SERVICES),
+    )
     rows = [Target(name, "handler", name) for name in handlers]
     variant = VARIANT_HANDLER if VARIANT_HANDLER in handlers else handlers[0]
     rows.append(Target(f"{variant}, tracing on", "handler", variant, tracing=True))

@@ -1,10 +1,12 @@
-"""How often to poll a running labeling job, and proof that a 30-day job fits one execution.
+"""The poll loop LabelChain used before the task-token wait: the baseline of the lifecycle benchmarks.
 
-A Standard execution fails at 25,000 history events. One poll cycle (Wait → PollJob → Choice)
-writes ``EVENTS_PER_POLL_CYCLE`` events, so a fixed 30 s poll dies after about 22 hours while a
-labeling job may run 30 days. LabelChain waits in proportion to the job's age instead: quick polls
-while a job is young (setup problems surface fast), then at most ``MAX_WAIT_SECONDS`` apart. The
-arithmetic is in docs/ARCHITECTURE.md; ``polls_for_duration`` is what the tests check.
+The old LabelingJob state machine polled a running job (Wait → PollJob → Choice) and waited in
+proportion to the job's age: a tenth of it, at least ``MIN_WAIT_SECONDS`` and at most
+``MAX_WAIT_SECONDS``. A Standard execution fails at 25,000 history events, and one cycle writes
+``EVENTS_PER_POLL_CYCLE`` events; a fixed 30 s poll would die within a day. ``polls_for_duration`` says
+how many polls a job of a given length needed; ``bench/lifecycle_history.py`` measures the events of one
+cycle in moto's engine, ``bench/completion_latency.py`` and ``bench/demo_run.py`` use the rule as the
+baseline.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ AGE_FRACTION = 0.1
 
 HISTORY_EVENT_LIMIT = 25_000
 EVENTS_PER_POLL_CYCLE = 9
-"""WaitStateEntered/Exited (2) + TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded,
-TaskStateExited (5) + ChoiceStateEntered/Exited (2) — measured on the executed definition by
-tests/workflow/test_labeling_job_workflow.py::test_poll_loop_history_fits_a_thirty_day_job."""
+"""WaitStateEntered/Exited (2) + TaskStateEntered, LambdaFunctionScheduled/Started/Succeeded,
+TaskStateExited (5) + ChoiceStateEntered/Exited (2): what ``bench/lifecycle_history.py`` measures for one
+cycle of a definition with the old loop's shape, executed by moto's engine."""
 LABELING_JOB_MAX_SECONDS = 30 * 24 * 3600
 
 

@@ -96,7 +96,7 @@ class Row:
     paired_baseline: list[dict[str, Any]] = field(default_factory=list)
 
     def median(self, key: str, *, baseline: bool = False) -> float:
-        return statistics.median(run[key] for run in (self.paired_baseline if baseline else self.runs))
+        return float(statistics.median(run[key] for run in (self.paired_baseline if baseline else self.runs)))
 
 
 def write_manifest(path: Path, lines: int) -> int:
