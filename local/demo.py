@@ -1,6 +1,6 @@
 """``make demo``: AWS's seed experiment, end to end, on this machine — with Ground Truth SIMULATED.
 
-    python -m local.demo [--objects 2500] [--seed S] [--single-job] [--out demo-output] [--scale 3000]
+    python -m local.demo [--objects 2500] [--seed S] [--single-job] [--out demo-output] [--scale 4500]
 
 Synthesizes the stack (or reads ``cdk.out``), starts the offline stack (moto on loopback + the Ground
 Truth emulator), uploads a generated bird dataset, starts the Experiment execution (or one
@@ -262,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=PROJECT_ROOT / "demo-output", help="where reports and figures go"
     )
-    parser.add_argument("--scale", type=float, default=3000.0, help="simulated seconds per real second")
+    parser.add_argument("--scale", type=float, default=4500.0, help="simulated seconds per real second")
     parser.add_argument("--synth", action="store_true", help="synthesize even if cdk.out exists")
     args = parser.parse_args(argv)
     minimum = 1250 if args.single_job else 2500
