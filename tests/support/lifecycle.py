@@ -5,7 +5,6 @@ The workflow tests decide when (and whether) an event arrives: delivered, duplic
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
@@ -107,10 +106,6 @@ def wait_for_execution_status(execution_arn: str, status: str, timeout_seconds: 
     while client.describe_execution(executionArn=execution_arn)["status"] != status:
         assert time.monotonic() < deadline, f"{execution_arn} never became {status}"
         time.sleep(0.01)
-
-
-def json_lines(events: list[dict[str, Any]]) -> str:
-    return "\n".join(json.dumps(e, default=str) for e in events)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ children when the Experiment ends early).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -40,8 +41,6 @@ class Executions:
 
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:
         """SendTaskSuccess; False when the token is stale (nobody waits on it any more)."""
-        import json  # noqa: PLC0415 - tiny, keeps the module's import list to what every caller needs
-
         try:
             self._call("send_task_success", taskToken=task_token, output=json.dumps(output))
         except ClientError as exc:

@@ -57,12 +57,19 @@ def state_machine_name(prefix: str, suffix: str) -> str:
     return f"{prefix}-{suffix}"
 
 
+LABELING_JOB_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sagemaker:(?P<region>[a-z0-9-]{1,30}):(?P<account>\d{12}):"
+    r"labeling-job/(?P<name>[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})$"
+)
+"""A labeling-job ARN, anchored: partition, region, account and a valid job name (the one rule)."""
+
+
 def job_name_from_arn(job_arn: str) -> str:
     """The job name in a labeling-job ARN (``…:labeling-job/<name>``)."""
-    marker = ":labeling-job/"
-    if marker not in job_arn:
-        raise ValueError(f"not a labeling-job ARN: {job_arn!r}")
-    return job_arn.split(marker, 1)[1]
+    match = LABELING_JOB_ARN.match(job_arn)
+    if match is None:
+        raise ValueError(f"not a labeling-job ARN: {job_arn[:200]!r}")
+    return match["name"]
 
 
 def sibling_execution_arn(execution_arn: str, state_machine: str, execution_name: str) -> str:

@@ -7,12 +7,12 @@ LabelChain does not know is counted and ignored, and a lost event is the reconci
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from labelchain.core.naming import LABELING_JOB_ARN, job_name_from_arn
 from labelchain.core.records import ENDED_STATUSES
 from labelchain.errors import LabelingJobNotFound
 from labelchain.services.finalize import Finalized
@@ -27,12 +27,6 @@ JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
 class JobStateChangeDetail(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
     status: str = Field(alias="LabelingJobStatus")
-
-
-LABELING_JOB_ARN = re.compile(
-    r"^arn:aws[a-z-]*:sagemaker:(?P<region>[a-z0-9-]{1,30}):(?P<account>\d{12}):"
-    r"labeling-job/(?P<name>[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})$"
-)
 
 
 class JobStateChange(BaseModel):
@@ -57,9 +51,7 @@ class JobStateChange(BaseModel):
 
     @property
     def job_name(self) -> str:
-        match = LABELING_JOB_ARN.match(self.resources[0])
-        assert match is not None  # checked by the validator
-        return match["name"]
+        return job_name_from_arn(self.resources[0])  # the validator has checked the ARN
 
 
 class JobEventResult(BaseModel):

@@ -40,7 +40,6 @@ BUDGET_WARNING_SHARE = Decimal("0.8")
 REPAIRS = frozenset(
     {"resumed", "finalized", "stopped", "adopted", "unknown-job", "not-started", "stop-repeated"}
 )
-BUDGET_ACTIONS = frozenset({"budget-warning", "budget-stopped"})
 """Outcomes that repaired drift (everything else is routine progress or nothing to do)."""
 
 
