@@ -198,6 +198,11 @@ class JobInput(BaseModel):
     model_config = _Strict
     project: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9](-?[a-z0-9])*$")
     manifest: str = Field(pattern=S3_URI_PATTERN, max_length=1024)
+    manifest_version: str | None = Field(
+        default=None, min_length=1, max_length=1024, pattern=r"^[A-Za-z0-9._+/=-]+$"
+    )
+    """S3 version id of the manifest to label (the trigger sets it from its upload event). Unset: the
+    version current when CreateJob validates the manifest. CreateJob labels exactly that version."""
     task: TaskSpec
     workforce: Workforce
     auto_labeling: bool = True

@@ -146,6 +146,12 @@ class JobRecord(BaseModel):
     labels: list[str]
     label_attribute: str
     manifest_uri: str
+    manifest_version_id: str | None = None
+    """The S3 version of ``manifest_uri`` CreateJob validated and labeled (None: records before pinning)."""
+    manifest_sha256: str | None = None
+    """Hex sha256 of the validated manifest version's bytes."""
+    labeled_manifest_uri: str | None = None
+    """The immutable per-job copy Ground Truth was given (LabelChain's prefix, not writable by uploaders)."""
     object_count: int
     auto_labeling: bool
     workforce: WorkforceUsed
