@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 STACK := LabelChain
 CDK_FLAGS := --no-notices --no-version-reporting
 
-.PHONY: help setup lint typecheck test test-fast synth demo deploy destroy bench clean
+.PHONY: help setup lambda-deps lint typecheck test test-fast synth demo deploy destroy bench clean
 
 help:
 	@echo "make demo    run AWS's seed experiment offline (moto + simulated Ground Truth), < 1 min"
@@ -20,7 +20,21 @@ help:
 	@echo "make destroy stop every running job, then npx cdk destroy (asks first; data is retained)"
 	@echo "make bench   run the benchmarks in bench/"
 
-setup: $(VENV)/.installed $(VENV)/.labelchain-installed node_modules/.installed
+# The Lambda layer of runtime dependencies (requirements-lambda.txt: nh3), built for the Lambda platform
+# (Python 3.13, arm64) from binary wheels only, so no Docker and no compiler are needed; infra/functions.py
+# attaches build/lambda-deps as a layer. The stamp lives outside the layer so it is not deployed.
+LAMBDA_DEPS := build/lambda-deps/python
+LAMBDA_DEPS_STAMP := build/.lambda-deps-installed
+
+setup: $(VENV)/.installed $(VENV)/.labelchain-installed node_modules/.installed $(LAMBDA_DEPS_STAMP)
+
+lambda-deps: $(LAMBDA_DEPS_STAMP)
+
+$(LAMBDA_DEPS_STAMP): requirements-lambda.txt $(VENV)/.installed
+	rm -rf $(LAMBDA_DEPS)
+	$(VENV)/bin/pip install --quiet --no-compile --target $(LAMBDA_DEPS) --platform manylinux2014_aarch64 \
+		--implementation cp --python-version 3.13 --only-binary=:all: -r requirements-lambda.txt
+	touch $@
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON_BOOTSTRAP) -m venv $(VENV)

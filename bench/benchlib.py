@@ -144,7 +144,7 @@ def describe_response(
         "OutputConfig": {"S3OutputPath": f"s3://{output_bucket}/birds/"},
         "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/labelchain-ground-truth",
         "HumanTaskConfig": {
-            "WorkteamArn": f"arn:aws:sagemaker:{REGION}:394669845002:workteam/public-crowd/default",
+            "WorkteamArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/bird-team",
             "UiConfig": {"UiTemplateS3Uri": "s3://bench-data/t.html"},
             "PreHumanTaskLambdaArn": f"arn:aws:lambda:{REGION}:432418664414:function:PRE-BoundingBox",
             "TaskTitle": "t",

@@ -60,7 +60,7 @@ def fast_job_params(seed: int) -> Any:
         seed=seed,
         initializing_seconds=120,
         crowd_pickup_seconds=120,
-        crowd_tasks_per_hour=3600,
+        default_team_size=40,
         finishing_seconds=60,
     )
 

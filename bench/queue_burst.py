@@ -2,11 +2,12 @@
 
 The issue: "100 manifests dropped at once with a quota of 10 all complete, none fails". On the offline
 stack (moto server, in-process engine, Ground Truth emulator on a compressed clock) with
-``SimulationParams(max_concurrent_jobs=quota)``, ``incoming/<project>/project.json`` (a private work
-team) is written and N manifests of 1,250 objects are dropped with ``stack.drop_manifest`` (the upload
-and S3's "Object Created" event; the manifest rule starts one LabelingJob execution each: ResolveTrigger,
-then CreateJob, which waits out ``LabelingJobQuotaExceeded`` for up to ``create_queue_max_hours``). Every
-execution is held at ResolveTrigger until the last manifest is dropped, so all start together in
+``SimulationParams(max_concurrent_jobs=quota)``, the project's settings (a private work team) are
+written to the table (as ``labelchain project-settings put`` writes them) and N manifests of 1,250
+objects are dropped with ``stack.drop_manifest`` (the upload and S3's "Object Created" event; the
+manifest rule starts one LabelingJob execution each: ResolveTrigger, then CreateJob, which waits out
+``LabelingJobQuotaExceeded`` for up to ``create_queue_max_hours``). Every execution is held at
+ResolveTrigger until the last manifest is dropped, so all start together in
 simulated time. Measured once every execution has ended: how many SUCCEEDED, how many
 create attempts SageMaker refused (CreateJob's ``LabelingJobQuotaExceeded`` failures in the histories,
 and ``queue_attempts`` on the records), how many jobs ran at once at most (from the jobs' own creation
@@ -38,7 +39,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +64,24 @@ QUOTA_ERROR = "LabelingJobQuotaExceeded"
 WORKTEAM = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/bird-team"
 
 
-def project_settings() -> bytes:
-    """examples/project.json with a private work team (the emulator needs no PII classifier for it)."""
+def project_settings() -> str:
+    """examples/project.json with this stack's private work team."""
     settings = json.loads((ROOT / "examples" / "project.json").read_text())
     settings["workforce"] = {"kind": "private", "workteam_arn": WORKTEAM, "workers_per_object": 3}
-    return json.dumps(settings).encode()
+    return json.dumps(settings)
+
+
+def write_project_settings(stack: Any) -> None:
+    """The project's settings in the stack's table, validated and versioned as the operator CLI does."""
+    from labelchain.adapters.store import JobStore  # noqa: PLC0415
+    from labelchain.core.project_settings import parse_project_settings, settings_record  # noqa: PLC0415
+
+    document = project_settings()
+    parse_project_settings(document, PROJECT)
+    record = settings_record(
+        PROJECT, document, previous_version=0, updated_by="bench/queue_burst.py", at=datetime.now(UTC)
+    )
+    JobStore(stack.client("dynamodb"), stack.table_name).put_project_settings(record)
 
 
 def manifest(bucket: str, batch: int) -> bytes:
@@ -117,8 +131,8 @@ LAMBDA_TIME = LambdaTime()
 
 
 def drop_all(stack: Any, batches: int) -> tuple[list[str], float]:
-    """Write project.json, then drop every manifest with ``stack.drop_manifest`` (8 at a time); returns the
-    started executions and the real seconds the drops took.
+    """Write the project's settings, then drop every manifest with ``stack.drop_manifest`` (8 at a time);
+    returns the started executions and the real seconds the drops took.
 
     "At once" has to hold in simulated time, and the drops take real time that the compressed clock turns
     into hours while the first executions would already be queueing. So every execution is held at its
@@ -127,8 +141,8 @@ def drop_all(stack: Any, batches: int) -> tuple[list[str], float]:
     """
     from infra.functions import RESOLVE_TRIGGER  # noqa: PLC0415
 
-    s3, bucket = stack.client("s3"), stack.data_bucket
-    s3.put_object(Bucket=bucket, Key=f"incoming/{PROJECT}/project.json", Body=project_settings())
+    bucket = stack.data_bucket
+    write_project_settings(stack)
     bodies = [manifest(bucket, batch) for batch in range(batches)]
     released = threading.Event()
     dispatch = LAMBDA_TIME.wrap(stack.engine.dispatcher)

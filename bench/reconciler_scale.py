@@ -95,8 +95,8 @@ def create_table(dynamodb: Any, table_name: str) -> None:
 
 
 def bird_job_record(index: int, settings: Any) -> Any:
-    """A running job of AWS's tutorial (bird boxes, 1,250 objects, 3 public workers at $0.036), watched by
-    its execution's WaitForJob."""
+    """A running job like AWS's tutorial (bird boxes, 1,250 objects, 3 workers per object), labeled by a
+    private work team and watched by its execution's WaitForJob."""
     from labelchain.core.naming import job_name_for_execution  # noqa: PLC0415
     from labelchain.core.prices import DEFAULT_PRICES  # noqa: PLC0415
     from labelchain.core.records import JobRecord  # noqa: PLC0415
@@ -119,10 +119,9 @@ def bird_job_record(index: int, settings: Any) -> Any:
             "object_count": 1250,
             "auto_labeling": True,
             "workforce": {
-                "kind": "public",
-                "workteam_arn": f"arn:aws:sagemaker:{REGION}:394669845002:workteam/public-crowd/default",
+                "kind": "private",
+                "workteam_arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/bird-team",
                 "workers_per_object": 3,
-                "task_price_usd": "0.036",
             },
             "prices": DEFAULT_PRICES,
             "initial_model_source": "none",

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from labelchain.core.prices import prices_from_json
 from labelchain.settings import Settings
@@ -34,6 +34,8 @@ WAIT_REARM_HOURS_KEY = "wait_rearm_hours"
 PROJECT_BUDGETS_KEY = "project_budgets_usd"
 NOTIFICATION_EMAILS_KEY = "notification_emails"
 STALLED_JOB_HOURS_KEY = "stalled_job_hours"
+NONCURRENT_VERSION_EXPIRATION_DAYS_KEY = "noncurrent_version_expiration_days"
+SOURCE_REF_SCOPE_KEY = "source_ref_scope"
 CONTEXT_KEYS: tuple[str, ...] = (
     RESOURCE_PREFIX_KEY,
     POWERTOOLS_LAYER_VERSION_KEY,
@@ -47,6 +49,8 @@ CONTEXT_KEYS: tuple[str, ...] = (
     PROJECT_BUDGETS_KEY,
     NOTIFICATION_EMAILS_KEY,
     STALLED_JOB_HOURS_KEY,
+    NONCURRENT_VERSION_EXPIRATION_DAYS_KEY,
+    SOURCE_REF_SCOPE_KEY,
 )
 """The context keys LabelChain reads; ``cdk.json`` sets each one."""
 
@@ -151,6 +155,19 @@ class DeploymentConfig(BaseModel):
         "news: the last safety net if both the event and the reconciler fail.",
     )
 
+    noncurrent_version_expiration_days: int = Field(
+        default=30,
+        ge=1,
+        le=3653,
+        description="Days after which a replaced or deleted object version expires in the data, output "
+        "and access-log buckets (S3 lifecycle NoncurrentVersionExpiration).",
+    )
+    source_ref_scope: Literal["bucket", "project"] = Field(
+        default="bucket",
+        description="Where a manifest line's source-ref may point: 'bucket' (anywhere in the data bucket "
+        "outside LabelChain's reserved prefixes) or 'project' (only under the job's own project prefix).",
+    )
+
     @field_validator("powertools_layer_version", mode="before")
     @classmethod
     def _ssm_or_layer_number(cls, value: object) -> object:
@@ -161,6 +178,26 @@ class DeploymentConfig(BaseModel):
         if isinstance(value, bool) or not text.isdigit() or int(text) < 1:
             raise ValueError(f'must be "ssm" or a layer version number (an integer ≥ 1), got {value!r}')
         return int(text)
+
+    @field_validator("noncurrent_version_expiration_days", mode="before")
+    @classmethod
+    def _whole_days(cls, value: object) -> object:
+        """A number of days (``-c`` delivers it as a string); a boolean is not one."""
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError(f"must be a whole number of days, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _queued_manifest_versions_outlive_the_queue(self) -> DeploymentConfig:
+        """CreateJob reads the manifest version it was started with, possibly after queueing for
+        ``create_queue_max_hours``: that version must not expire first if the key is overwritten."""
+        if self.noncurrent_version_expiration_days * 24 <= self.create_queue_max_hours:
+            raise ValueError(
+                f"{NONCURRENT_VERSION_EXPIRATION_DAYS_KEY} ({self.noncurrent_version_expiration_days} days) "
+                f"must exceed {CREATE_QUEUE_MAX_HOURS_KEY} ({self.create_queue_max_hours} h): a queued job "
+                "still reads the manifest version it was started with"
+            )
+        return self
 
     @field_validator("default_prices", "project_budgets_usd", mode="before")
     @classmethod
@@ -255,6 +292,8 @@ def config_from_context(context: Mapping[str, Any]) -> DeploymentConfig:
     except ValidationError as exc:
         problems = "; ".join(
             f"context key '{'.'.join(str(part) for part in error['loc'])}': {error['msg']}"
+            if error["loc"]
+            else error["msg"]  # a rule across keys names them itself
             for error in exc.errors()
         )
         raise ContextError(f"invalid LabelChain context in cdk.json or -c: {problems}") from exc

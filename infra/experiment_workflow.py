@@ -140,7 +140,10 @@ class ExperimentWorkflow(Construct):
                 states.RECORD_FAILURE,
                 functions.record_failure,
                 payload={"state": sfn.JsonPath.entire_payload, "execution": execution},
-                result_path="$.recorded",
+                # The cause the execution fails with is the handler's readable message, never the Lambda
+                # runtime's JSON error payload (which names the exception class and carries a stack frame).
+                result_selector={"Error.$": "$.error", "Cause.$": "$.cause"},
+                result_path=ERROR_PATH,
             )
         )
         experiment_failed = sfn.Fail(

@@ -2,8 +2,14 @@
 environment cannot drift between them, each with its own role holding only what that function calls.
 
 Every function runs the same asset (the ``lambdas/`` directory, i.e. the ``labelchain`` package, no Docker
-bundling) on Python 3.13/arm64 with the managed Powertools layer, JSON logs into its own log group,
-active X-Ray tracing, and the environment contract of ``labelchain.settings.ENVIRONMENT_VARIABLES``.
+bundling) on Python 3.13/arm64 with two layers — the managed Powertools layer and LabelChain's own
+dependency layer (``build/lambda-deps``, filled by ``make setup``) — JSON logs into its own log group
+encrypted with the stack key, active X-Ray tracing, and the environment contract of
+``labelchain.settings.ENVIRONMENT_VARIABLES``.
+
+No grant here carries ``kms:ReEncrypt*``, ``s3:Abort*`` where nothing uploads in parts, or S3 object-lock
+actions: CDK's ``grant_put``/``grant_encrypt_decrypt`` would add them, so writes and key use are granted
+with the exact actions below.
 """
 
 from __future__ import annotations
@@ -27,7 +33,6 @@ from infra.config import DeploymentConfig
 from labelchain.core.dataset_split import EXPERIMENT_PARTS_PREFIX
 from labelchain.core.naming import LABELING_JOB_STATE_MACHINE_SUFFIX, state_machine_name
 from labelchain.core.notifications import NOTIFICATION_SOURCE
-from labelchain.core.trigger import INCOMING_PREFIX
 from labelchain.settings import (
     BOTO_CONNECT_TIMEOUT_SECONDS,
     BOTO_MAX_ATTEMPTS,
@@ -35,7 +40,10 @@ from labelchain.settings import (
     ENVIRONMENT_VARIABLES,
 )
 
-LAMBDA_SOURCE_DIR = Path(__file__).resolve().parent.parent / "lambdas"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LAMBDA_SOURCE_DIR = PROJECT_ROOT / "lambdas"
+LAMBDA_DEPS_DIR = PROJECT_ROOT / "build" / "lambda-deps"
+"""The dependency layer's content: ``python/`` holds the packages (nh3, …) built for arm64/Python 3.13."""
 LAMBDA_ASSET_EXCLUDES = [
     "**/tests",
     "**/__pycache__",
@@ -47,6 +55,10 @@ LAMBDA_ASSET_EXCLUDES = [
     "**/.DS_Store",
 ]
 HANDLER_PACKAGE = "labelchain.handlers"
+KEY_USE_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*")
+"""Use of the stack key by a function: DynamoDB items of the table, SSE-KMS objects it writes (S3 asks
+for a data key on upload and decrypts it for multipart and copies). CDK's ``grant_encrypt_decrypt`` adds
+``kms:ReEncrypt*`` too, which neither service calls for these requests."""
 DATA_BUCKET_WRITE_PREFIX = "labelchain/"
 """create_job writes label-category files and UI templates only under this key prefix of the data bucket."""
 DATA_BUCKET_EXPERIMENTS_PREFIX = f"{EXPERIMENT_PARTS_PREFIX}/"
@@ -61,7 +73,21 @@ POWERTOOLS_ENVIRONMENT = {
 }
 
 
-REQUIREMENTS_TXT = Path(__file__).resolve().parent.parent / "requirements.txt"
+REQUIREMENTS_TXT = PROJECT_ROOT / "requirements.txt"
+
+
+class LambdaDependenciesMissing(FileNotFoundError):
+    """The dependency layer's directory was not built (``make setup`` builds it)."""
+
+
+def lambda_dependencies_code(directory: Path = LAMBDA_DEPS_DIR) -> lambda_.Code:
+    """The dependency layer's asset, or a clear failure at synth when ``make setup`` has not built it."""
+    if not (directory / "python").is_dir():
+        raise LambdaDependenciesMissing(
+            f"the Lambda dependency layer is not built: {directory / 'python'} does not exist; "
+            "run make setup (it installs LabelChain's Lambda dependencies there for arm64/Python 3.13)"
+        )
+    return lambda_.Code.from_asset(str(directory), exclude=LAMBDA_ASSET_EXCLUDES)
 
 
 def powertools_version(requirements: Path = REQUIREMENTS_TXT) -> str:
@@ -218,8 +244,6 @@ TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 """The DynamoDB actions each function calls (adapters/store.py); PrepareDataset touches no table. Only the
 reconciler queries (the sparse active-jobs index); no function scans, deletes or batches."""
-TRIGGER_KEY_PREFIX = INCOMING_PREFIX
-"""Where teams drop manifests (and each project's project.json) to start jobs through EventBridge."""
 OUTPUT_BUCKET_EXPERIMENTS_PREFIX = "experiments/"
 """Where CompareJobs writes each experiment's report.json and report.md in the output bucket."""
 
@@ -266,7 +290,18 @@ class LabelChainFunctions(Construct):
             if config.powertools_layer_version == "ssm"
             else powertools_layer_arn(config.powertools_layer_version)
         )
-        self._layer = lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", layer_arn)
+        self._layers = [
+            lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", layer_arn),
+            lambda_.LayerVersion(
+                self,
+                "DependenciesLayer",
+                code=lambda_dependencies_code(),
+                compatible_runtimes=[lambda_.Runtime.PYTHON_3_13],
+                compatible_architectures=[lambda_.Architecture.ARM_64],
+                description="LabelChain: runtime dependencies beyond Powertools (build/lambda-deps)",
+            ),
+        ]
+        self._key = dependencies.key
         self._environment = {**self._labelchain_environment(config, dependencies), **POWERTOOLS_ENVIRONMENT}
         self.roles: dict[str, iam.Role] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
@@ -314,6 +349,7 @@ class LabelChainFunctions(Construct):
             "reconcile_interval_minutes": str(config.reconcile_interval_minutes),
             "project_budgets": config.project_budgets_json,
             "stalled_job_hours": str(config.stalled_job_hours),
+            "source_ref_scope": config.source_ref_scope,
         }
         if values.keys() != ENVIRONMENT_VARIABLES.keys():
             missing = sorted(ENVIRONMENT_VARIABLES.keys() - values.keys())
@@ -331,6 +367,7 @@ class LabelChainFunctions(Construct):
             f"{spec.construct_id}Logs",
             retention=self._config.log_retention,
             removal_policy=self._config.cdk_removal_policy,
+            encryption_key=self._key,
         )
         role = iam.Role(
             self,
@@ -348,7 +385,7 @@ class LabelChainFunctions(Construct):
             architecture=lambda_.Architecture.ARM_64,
             code=self._code,
             handler=spec.handler,
-            layers=[self._layer],
+            layers=self._layers,
             memory_size=spec.memory_mb,
             timeout=spec.timeout,
             environment=self._environment,
@@ -379,13 +416,16 @@ class LabelChainFunctions(Construct):
         functions = self.by_construct_id
         for construct_id, actions in TABLE_ACTIONS.items():
             deps.table.grant(functions[construct_id], *actions)
-            deps.key.grant_encrypt_decrypt(functions[construct_id])  # the table's SSE-KMS key
+        for construct_id in {*TABLE_ACTIONS, PREPARE_DATASET.construct_id}:
+            # The table's SSE-KMS key; PrepareDataset (no table) writes SSE-KMS manifest parts.
+            deps.key.grant(functions[construct_id], *KEY_USE_ACTIONS)
         for spec in (*LABELING_JOB_FUNCTION_SPECS, *LIFECYCLE_FUNCTION_SPECS):
             functions[spec.construct_id].add_to_role_policy(describe_labeling_job)
         self._grant_lifecycle(stack, labeling_jobs_arn, deps)
 
         # create_job: start the job (with tags), pass the Ground Truth role to SageMaker, check the
-        # manifest, write the label-category file and UI template under labelchain/.
+        # manifest (the version it was started with), copy that version and write the label-category file
+        # and UI template under labelchain/<project>/<job>/.
         self.create_job.add_to_role_policy(
             iam.PolicyStatement(
                 sid="CreateOwnLabelingJobs",
@@ -402,18 +442,42 @@ class LabelChainFunctions(Construct):
             )
         )
         deps.data_bucket.grant_read(self.create_job)
-        deps.data_bucket.grant_put(self.create_job, f"{DATA_BUCKET_WRITE_PREFIX}*")
+        # PutObject (single requests: PutObject and CopyObject); PutObjectTagging because CopyObject
+        # copies the source version's tags (TaggingDirective COPY, its default).
+        _allow_writes(
+            self.create_job,
+            deps.data_bucket,
+            f"{DATA_BUCKET_WRITE_PREFIX}*",
+            "s3:PutObject",
+            "s3:PutObjectTagging",
+            sid="WriteJobFiles",
+        )
 
-        # resolve_trigger: read the dropped manifest's project.json (only under incoming/).
-        deps.data_bucket.grant_read(self.resolve_trigger, f"{TRIGGER_KEY_PREFIX}*")
-        # prepare_dataset: stream the experiment's manifest, write its parts (multipart) under
-        # labelchain/experiments/.
+        # resolve_trigger reads no object: project settings live in the table (PROJECT#<name>/SETTINGS,
+        # GetItem), apart from incoming/, where uploaders can write.
+
+        # prepare_dataset: stream the experiment's manifest, write its parts (multipart, so it may abort)
+        # under labelchain/experiments/, and delete a part it committed when the next one fails (nothing
+        # half-written is left; a plain DeleteObject, which leaves a delete marker).
         deps.data_bucket.grant_read(self.prepare_dataset)
-        deps.data_bucket.grant_put(self.prepare_dataset, f"{DATA_BUCKET_EXPERIMENTS_PREFIX}*")
-        # ... and delete a part it committed when the next one fails (nothing half-written is left).
-        deps.data_bucket.grant_delete(self.prepare_dataset, f"{DATA_BUCKET_EXPERIMENTS_PREFIX}*")
-        # compare_jobs: write report.json and report.md under experiments/ of the output bucket.
-        deps.output_bucket.grant_put(self.compare_jobs, f"{OUTPUT_BUCKET_EXPERIMENTS_PREFIX}*")
+        _allow_writes(
+            self.prepare_dataset,
+            deps.data_bucket,
+            f"{DATA_BUCKET_EXPERIMENTS_PREFIX}*",
+            "s3:PutObject",
+            "s3:AbortMultipartUpload",
+            "s3:DeleteObject",
+            sid="WriteManifestParts",
+        )
+        # compare_jobs: write report.json and report.md (single PutObjects) under experiments/ of the
+        # output bucket.
+        _allow_writes(
+            self.compare_jobs,
+            deps.output_bucket,
+            f"{OUTPUT_BUCKET_EXPERIMENTS_PREFIX}*",
+            "s3:PutObject",
+            sid="WriteExperimentReports",
+        )
 
     def _grant_lifecycle(self, stack: Stack, labeling_jobs_arn: str, deps: FunctionDependencies) -> None:
         """What keeps every job tracked: resume the waiting execution, read an execution's status, stop a
@@ -482,3 +546,12 @@ class LabelChainFunctions(Construct):
                     conditions={"StringEquals": {"events:source": NOTIFICATION_SOURCE}},
                 )
             )
+
+
+def _allow_writes(
+    function: lambda_.Function, bucket: s3.IBucket, key_pattern: str, *actions: str, sid: str
+) -> None:
+    """Exactly ``actions`` on the objects ``key_pattern`` of ``bucket`` (the key use is granted apart)."""
+    function.add_to_role_policy(
+        iam.PolicyStatement(sid=sid, actions=list(actions), resources=[bucket.arn_for_objects(key_pattern)])
+    )

@@ -210,7 +210,10 @@ class LabelingJobWorkflow(Construct):
                     "state": sfn.JsonPath.entire_payload,
                     "execution": {"id": sfn.JsonPath.execution_id, "name": sfn.JsonPath.execution_name},
                 },
-                result_path="$.recorded",
+                # The cause the execution fails with is the handler's readable message, never the Lambda
+                # runtime's JSON error payload (which names the exception class and carries a stack frame).
+                result_selector={"Error.$": "$.error", "Cause.$": "$.cause"},
+                result_path=ERROR_PATH,
             )
         )
         execution_failed = sfn.Fail(
@@ -319,7 +322,8 @@ class LabelingJobWorkflow(Construct):
         create_job.next(wait_for_job).next(finalize).next(job_outcome)
 
         # An EventBridge-started execution carries {"trigger": {...}} (infra/triggers.py); ResolveTrigger
-        # turns it into a LabelingJob input (project.json + the dropped manifest) that replaces the state.
+        # turns it into a LabelingJob input (the project's settings + the dropped manifest) that replaces
+        # the state.
         resolve_trigger = invoke_lambda(
             self,
             states.RESOLVE_TRIGGER,

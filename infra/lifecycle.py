@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from typing import Final
 
+import jsii
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -39,6 +40,9 @@ ASYNC_MAX_EVENT_AGE: Final = Duration.hours(6)
 """Lambda's own limit for asynchronous invocations (60 s to 6 h)."""
 TARGET_MAX_EVENT_AGE: Final = Duration.hours(24)
 DEAD_LETTER_RETENTION: Final = Duration.days(14)
+QUEUE_PRODUCER_KEY_ACTIONS: Final = ("kms:GenerateDataKey", "kms:Decrypt")
+"""What a producer needs to send to an SSE-KMS queue (AWS's SQS guide); CDK's ``SqsDestination`` grants
+``grant_send_messages``, whose key grant adds ``kms:Encrypt`` and ``kms:ReEncrypt*`` as well."""
 
 
 def job_state_change_pattern() -> events.EventPattern:
@@ -75,8 +79,13 @@ class EventDeadLetters(Construct):
             enforce_ssl=True,
             retention_period=DEAD_LETTER_RETENTION,
         )
+        self._key = key
         # EventBridge writes the undeliverable events: it needs the queue's key to encrypt them.
         key.grant(iam.ServicePrincipal("events.amazonaws.com"), "kms:GenerateDataKey", "kms:Decrypt")
+
+    def on_failure_destination(self) -> lambda_.IDestination:
+        """Where a failed asynchronous invocation goes: this queue, with only the send permissions."""
+        return _DeadLetterDestination(self.queue, self._key)
 
     def target_options(self) -> dict[str, object]:
         """Retry and dead-letter settings of every target."""
@@ -107,7 +116,7 @@ class JobLifecycle(Construct):
         # to hand the event over). Together: no event is dropped silently.
         for function in (functions.job_events, functions.execution_ended, functions.reconcile):
             function.configure_async_invoke(
-                on_failure=destinations.SqsDestination(dead_letters.queue),
+                on_failure=dead_letters.on_failure_destination(),
                 retry_attempts=ASYNC_RETRY_ATTEMPTS,
                 max_event_age=ASYNC_MAX_EVENT_AGE,
             )
@@ -132,3 +141,30 @@ class JobLifecycle(Construct):
             schedule=events.Schedule.rate(Duration.minutes(config.reconcile_interval_minutes)),
         )
         self.reconcile.add_target(targets.LambdaFunction(functions.reconcile, **options))  # type: ignore[arg-type]
+
+
+@jsii.implements(lambda_.IDestination)
+class _DeadLetterDestination:
+    """An on-failure destination on the dead-letter queue granting ``sqs:SendMessage`` on that queue and
+    the producer's use of its key, and nothing more."""
+
+    def __init__(self, queue: sqs.IQueue, key: kms.IKey) -> None:
+        self._queue = queue
+        self._key = key
+
+    def bind(
+        self,
+        _scope: Construct,
+        fn: lambda_.IFunction,
+        *,
+        type: lambda_.DestinationType | None = None,  # noqa: ARG002 - the jsii interface's keyword
+    ) -> lambda_.DestinationConfig:
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="SendFailedEventsToDeadLetters",
+                actions=["sqs:SendMessage"],
+                resources=[self._queue.queue_arn],
+            )
+        )
+        self._key.grant(fn, *QUEUE_PRODUCER_KEY_ACTIONS)
+        return lambda_.DestinationConfig(destination=self._queue.queue_arn)

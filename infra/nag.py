@@ -85,13 +85,9 @@ def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Su
         ),
         _iam5(
             "Action::kms:GenerateDataKey*",
-            "Key-usage grant on the stack's own customer managed key (the statement's only resource) "
-            "that encrypts the job table: DynamoDB needs GenerateDataKey* to write items for this caller.",
-        ),
-        _iam5(
-            "Action::kms:ReEncrypt*",
-            "Key-usage grant on the stack's own customer managed key (the statement's only resource), "
-            "as CDK's DynamoDB/S3 grants add it for tables and buckets encrypted with that key.",
+            "Key use (infra.functions.KEY_USE_ACTIONS) on the stack's own customer managed key, the "
+            "statement's only resource: DynamoDB and S3 ask for data keys to write this function's items "
+            "and SSE-KMS objects.",
         ),
     ]
     describes_labeling_jobs = _iam5(
@@ -142,11 +138,9 @@ def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Su
                 ),
                 _iam5(
                     f"Resource::{data_bucket_arn}/labelchain/*",
-                    "create_job writes the label-category file and UI template of each job under the "
-                    "labelchain/ prefix of the data bucket; object names are per job.",
-                ),
-                _iam5(
-                    "Action::s3:Abort*", "bucket.grant_put: abort own multipart uploads under labelchain/."
+                    "create_job writes each job's input-manifest copy, label-category file and UI template "
+                    "under labelchain/<project>/<job>/ of the data bucket (PutObject, PutObjectTagging); "
+                    "object names are per job.",
                 ),
             ]
         elif construct_id in finalizing_ids:
@@ -164,15 +158,6 @@ def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Su
                 RECONCILE.construct_id,
             }:
                 extra.append(reads_executions)
-        elif construct_id == RESOLVE_TRIGGER.construct_id:
-            extra = [
-                *read_bucket,
-                _iam5(
-                    f"Resource::{data_bucket_arn}/incoming/*",
-                    "resolve_trigger reads incoming/<project>/project.json for whichever project a manifest "
-                    "was dropped into; read-only, the incoming/ prefix of the data bucket only.",
-                ),
-            ]
         elif construct_id == PREPARE_DATASET.construct_id:
             extra = [
                 *read_bucket,
@@ -183,16 +168,9 @@ def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Su
                 ),
                 _iam5(
                     f"Resource::{data_bucket_arn}/labelchain/experiments/*",
-                    "prepare_dataset writes each experiment's manifest parts under labelchain/experiments/"
-                    "<project>/<execution>/ of the data bucket; object names are per execution.",
-                ),
-                _iam5(
-                    "Action::s3:Abort*", "bucket.grant_put: abort own multipart uploads of manifest parts."
-                ),
-                _iam5(
-                    "Action::s3:DeleteObject*",
-                    "bucket.grant_delete on labelchain/experiments/* only: prepare_dataset deletes a part it "
-                    "committed when writing the next part fails, so no half-written split is left.",
+                    "prepare_dataset writes (multipart, so it may abort) and, when the next part fails, "
+                    "deletes each experiment's manifest parts under labelchain/experiments/<project>/"
+                    "<execution>/ of the data bucket; object names are per execution.",
                 ),
             ]
         elif construct_id == COMPARE_JOBS.construct_id:
@@ -200,9 +178,8 @@ def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Su
                 _iam5(
                     f"Resource::{output_bucket_arn}/experiments/*",
                     "compare_jobs writes report.json and report.md under experiments/<project>/<execution>/ "
-                    "of the output bucket; object names are per execution.",
+                    "of the output bucket (PutObject only); object names are per execution.",
                 ),
-                _iam5("Action::s3:Abort*", "bucket.grant_put: abort own multipart uploads of reports."),
             ]
         if construct_id in labeling_job_function_ids:
             extra.append(describes_labeling_jobs)
@@ -214,35 +191,23 @@ def stack_suppressions(stack: LabelChainStack) -> list[tuple[IConstruct, list[Su
         (
             ground_truth_role,
             [
-                *read_bucket,
                 _iam5(
                     f"Resource::{data_bucket_arn}/*",
-                    "Ground Truth reads the job's manifest, images, label-category file and UI template, "
-                    "which live anywhere in the data bucket (read-only).",
+                    "Ground Truth reads (GetObject only) the job's manifest copy, label-category file and UI "
+                    "template under labelchain/<project>/<job>/ and the images the manifest names, which may "
+                    "be anywhere in the data bucket that source_ref_scope allows.",
                 ),
                 _iam5(
-                    f"Resource::{output_bucket_arn}/*",
-                    "Ground Truth writes and re-reads the job's output under <output>/<job name>/; "
-                    "objects of the output bucket only, no delete.",
+                    f"Resource::{output_bucket_arn}/*/{stack.config.resource_prefix}-*/*",
+                    "Ground Truth writes and re-reads (GetObject, PutObject, AbortMultipartUpload; no "
+                    "delete) a job's own output under <output>/<project>/<job name>/, and every job name "
+                    f"starts with '{stack.config.resource_prefix}-'; job and object names are per job.",
                 ),
-                _iam5("Action::s3:Abort*", "bucket.grant_put: Ground Truth aborts own multipart uploads."),
                 _iam5(
                     "Action::kms:GenerateDataKey*",
-                    "Key usage on the stack's own customer managed key (the statement's only resource), "
-                    "needed to write SSE-KMS objects to the output bucket.",
-                ),
-                _iam5(
-                    "Action::kms:ReEncrypt*",
-                    "Key usage on the stack's own customer managed key (the statement's only resource), "
-                    "added by CDK's bucket grants for SSE-KMS buckets.",
-                ),
-                *(
-                    _iam5(
-                        f"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:{kind}/*",
-                        f"Automated data labeling: Ground Truth creates and manages {kind}s with this role; "
-                        "their names are generated by Ground Truth, so only account and region can be fixed.",
-                    )
-                    for kind in ("training-job", "transform-job", "model")
+                    "Key use on the stack's own customer managed key (the statement's only resource), as "
+                    "AWS's guide lists it for a labeling job's output key: S3 asks for a data key to write "
+                    "the job's SSE-KMS output.",
                 ),
                 *(
                     _iam5(

@@ -34,7 +34,12 @@ class LabelChainStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
-        self.storage = LabelChainStorage(self, "Storage", removal_policy=config.cdk_removal_policy)
+        self.storage = LabelChainStorage(
+            self,
+            "Storage",
+            removal_policy=config.cdk_removal_policy,
+            noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,
+        )
         self.jobs = LabelChainTable(
             self, "Jobs", key=self.storage.key, removal_policy=config.cdk_removal_policy
         )
@@ -43,6 +48,8 @@ class LabelChainStack(Stack):
             "GroundTruth",
             data_bucket=self.storage.data_bucket,
             output_bucket=self.storage.output_bucket,
+            key=self.storage.key,
+            resource_prefix=config.resource_prefix,
         )
         self.functions = LabelChainFunctions(
             self,

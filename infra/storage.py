@@ -6,10 +6,12 @@
 - **output**: what Ground Truth writes (output manifests, annotations, active-learning artifacts).
 - **access logs**: S3 server access logs of the two buckets above.
 
-Data and output are encrypted with the stack's customer managed key (rotation on). The access-log bucket
-uses S3-managed keys (SSE-S3) because S3 server access logging only delivers to a target bucket whose
-default encryption is SSE-S3; CDK enforces the same rule and refuses a KMS-encrypted log target.
-Every bucket blocks public access, denies non-TLS requests and is versioned.
+Data and output are encrypted with the stack's customer managed key (rotation on, bucket default
+encryption), and their bucket policies deny any upload that asks for another key or another kind of
+encryption (``deny_uploads_not_under``). The access-log bucket uses S3-managed keys (SSE-S3) because S3
+server access logging only delivers to a target bucket whose default encryption is SSE-S3; CDK enforces
+the same rule and refuses a KMS-encrypted log target. Every bucket blocks public access, denies non-TLS
+requests and is versioned; replaced or deleted versions expire after ``noncurrent_version_expiration_days``.
 """
 
 from __future__ import annotations
@@ -33,8 +35,16 @@ WORKER_UI_CORS_RULE = s3.CorsRule(
 class LabelChainStorage(Construct):
     """The encryption key and the data, output and access-log buckets."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        removal_policy: RemovalPolicy,
+        noncurrent_version_expiration_days: int,
+    ) -> None:
         super().__init__(scope, construct_id)
+        self._noncurrent_version_expiration = Duration.days(noncurrent_version_expiration_days)
         self.key = kms.Key(
             self,
             "Key",
@@ -42,8 +52,10 @@ class LabelChainStorage(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
-        # The state machines log execution data (job inputs) to CloudWatch Logs: encrypt it with this
-        # key too. CloudWatch Logs needs the key policy to say so, limited to this account's log groups.
+        # The Lambda functions and the state machines log to CloudWatch Logs (job inputs, manifests named
+        # in errors): their log groups are encrypted with this key too. CloudWatch Logs needs the key
+        # policy to say so, limited by encryption context to this account's and region's log groups (the
+        # actions are the ones AWS's CloudWatch Logs guide lists for a log group's KMS key).
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchLogsOfThisAccount",
@@ -78,7 +90,7 @@ class LabelChainStorage(Construct):
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="ExpireNoncurrentLogVersions",
-                    noncurrent_version_expiration=Duration.days(30),
+                    noncurrent_version_expiration=self._noncurrent_version_expiration,
                 )
             ],
         )
@@ -88,6 +100,8 @@ class LabelChainStorage(Construct):
         self.output_bucket = self._encrypted_bucket(
             "OutputBucket", log_prefix="output-bucket/", removal_policy=removal_policy, cors=None
         )
+        for bucket in (self.data_bucket, self.output_bucket):
+            deny_uploads_not_under(bucket, self.key)
 
     def _encrypted_bucket(
         self,
@@ -117,6 +131,56 @@ class LabelChainStorage(Construct):
                 s3.LifecycleRule(
                     id="AbortIncompleteMultipartUploads",
                     abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
+                ),
+                # Versioning keeps every overwritten manifest, image and output object; the replaced
+                # versions go after this many days (CreateJob pins the version it validated by copying
+                # it under labelchain/, and config.py checks the days outlast its quota queue).
+                s3.LifecycleRule(
+                    id="ExpireNoncurrentVersions",
+                    noncurrent_version_expiration=self._noncurrent_version_expiration,
+                ),
             ],
+        )
+
+
+SSE_HEADER = "s3:x-amz-server-side-encryption"
+SSE_KMS_KEY_HEADER = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+
+
+def deny_uploads_not_under(bucket: s3.IBucket, key: kms.IKey) -> None:
+    """Deny every upload (PutObject, CopyObject, CreateMultipartUpload) that would not be encrypted with
+    ``key``; an upload that names no encryption gets the bucket default, which is ``key``.
+
+    Three Deny statements (conditions within one statement are ANDed):
+
+    - a KMS key is named and it is not ``key`` (S3 compares the header as given: name the key by ARN);
+    - an encryption is named and it is not ``aws:kms`` (SSE-S3, SSE-C, DSSE-KMS);
+    - ``aws:kms`` is named without a key: S3 would then use the AWS managed key ``aws/s3``, not the
+      bucket default.
+    """
+    key_arn = key.key_arn
+    objects = bucket.arn_for_objects("*")
+    denials = {
+        "DenyUploadsWithAnotherKmsKey": {
+            "Null": {SSE_KMS_KEY_HEADER: "false"},
+            "StringNotEquals": {SSE_KMS_KEY_HEADER: key_arn},
+        },
+        "DenyUploadsWithAnotherEncryption": {
+            "Null": {SSE_HEADER: "false"},
+            "StringNotEquals": {SSE_HEADER: "aws:kms"},
+        },
+        "DenyKmsUploadsWithoutAKey": {
+            "Null": {SSE_HEADER: "false", SSE_KMS_KEY_HEADER: "true"},
+        },
+    }
+    for sid, condition in denials.items():
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=sid,
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[objects],
+                conditions=condition,
+            )
         )

@@ -9,6 +9,11 @@ Keys are generic (``pk``/``sk`` and one GSI ``gsi1pk``/``gsi1sk``) so one table 
 - jobs not yet final (the reconciler): sparse GSI ``gsi2``, ``gsi2pk = ACTIVE#<shard>``.
 
 Items may carry ``expires_at`` (epoch seconds) to age out on their own (e.g. progress snapshots).
+
+Deletion protection follows the removal policy: with ``retain`` (the default) the table is kept when the
+stack is deleted *and* refuses a DeleteTable from anyone (console, CLI, a script) until an operator turns
+the protection off; with ``destroy`` the operator asked ``cdk destroy`` to remove the data, and a protected
+table would make that stack deletion fail half-way, so the protection is off.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class LabelChainTable(Construct):
             encryption_key=key,
             time_to_live_attribute=TTL_ATTRIBUTE,
             removal_policy=removal_policy,
+            deletion_protection=removal_policy == RemovalPolicy.RETAIN,
         )
         self.table.add_global_secondary_index(
             index_name=GSI1_NAME,

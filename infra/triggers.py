@@ -3,8 +3,9 @@
 The data bucket sends its events to EventBridge (set natively on the bucket resource, so no
 notification custom resource is deployed); one rule matches S3 "Object Created" for keys
 ``incoming/*/*.manifest`` in that bucket and starts the LabelingJob state machine with
-``{"trigger": {...}}``. The state machine's ResolveTrigger step reads ``incoming/<project>/project.json``
-and builds the job input (``initial_model: latest``). The input transformer comes from
+``{"trigger": {...}}``. The state machine's ResolveTrigger step reads the project's settings from the
+job table (``PROJECT#<project>`` / ``SETTINGS``, which uploaders cannot write) and builds the job input
+(``initial_model: latest``). The input transformer comes from
 ``labelchain.core.trigger`` — the same module that parses what it produces.
 """
 

@@ -188,6 +188,48 @@ def s3_object_created_event(bucket: str, key: str, version_id: str, size: int) -
     }
 
 
+def emulator_s3_client() -> Any:
+    """The S3 client the Ground Truth emulator reads its inputs and writes a job's output with.
+
+    It computes and checks checksums only where S3 requires them: by default boto3 adds a CRC32 to every
+    PutObject (an ``aws-chunked`` body that moto decodes and verifies) and checks the checksum of every
+    GetObject. A job's output is one small PUT per human-labeled object and more, and moto need not
+    decode and verify each (``bench/worker_time_read.py`` compares both; on a 2-CPU machine shared with
+    other work the difference was within the noise: 0.76x and 1.11x the default's time). The Lambdas'
+    clients keep boto3's defaults, as in AWS.
+    """
+    only_when_required = Config(
+        request_checksum_calculation="when_required", response_checksum_validation="when_required"
+    )
+    return boto3.client("s3", region_name=REGION, config=only_when_required)
+
+
+class InProcessOutputWrites:
+    """The emulator's S3 client, with ``put_object`` stored straight into moto's in-process S3 backend.
+
+    Ground Truth writes a job's output from inside AWS; the emulator's equivalent is writing into the S3
+    that moto runs in this process, skipping an HTTP round trip per file. A job writes one
+    worker-response file per human-labeled object and iteration (about 1,600 for one of the demo's
+    jobs), which over HTTP took 8-11 s per job on the offline pipeline's critical path
+    (``bench/worker_time_read.py``). The backend applies the bucket's versioning and default encryption
+    itself, as the HTTP path does; every other call (the manifest and label-category reads) goes over
+    HTTP as before. Only valid while moto runs in this process (``threaded_moto_server``).
+    """
+
+    def __init__(self, client: Any, account: str = ACCOUNT) -> None:
+        self._client = client
+        self._account = account
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def put_object(self, *, Bucket: str, Key: str, Body: bytes) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        from moto.backends import get_backend  # noqa: PLC0415 - moto internals, offline only
+
+        stored = get_backend("s3")[self._account]["aws"].put_object(Bucket, Key, Body)
+        return {"ETag": stored.etag, "VersionId": stored.version_id}
+
+
 def _same_environment(deployed: DeployedStack) -> dict[str, str]:
     environments = list(deployed.function_environments.values())
     if any(environment != environments[0] for environment in environments):
@@ -231,7 +273,7 @@ def local_stack(template: Mapping[str, Any], options: LocalOptions = LocalOption
         )
         bus = LocalEventBus(template, deployed, {**clients, "lambda": invoker}, clock=clock)
         emulator = GroundTruthEmulator(
-            s3_client=clients["s3"],
+            s3_client=InProcessOutputWrites(emulator_s3_client()),
             clock=clock,
             params=options.simulation or SimulationParams(seed=options.seed),
             faults=options.ground_truth_faults or FaultInjection(),

@@ -73,6 +73,14 @@ class OutputLayoutError(LabelChainError):
     """The job's S3 output does not have the documented layout or disagrees with its counters."""
 
 
+class InternalError(LabelChainError):
+    """Something failed that LabelChain did not expect (a bug or an unplanned AWS answer).
+
+    The execution's error and cause show only this name and a correlation id (the Lambda request id);
+    the exception and its traceback are in the function's log under that id. Not retried.
+    """
+
+
 RETRYABLE_ERRORS: tuple[type[LabelChainError], ...] = (TransientServiceError,)
 """Errors the state machine retries with backoff; every other domain error fails fast (the quota error
 has its own, longer retry)."""

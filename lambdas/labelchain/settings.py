@@ -7,7 +7,6 @@ instead of failing later inside a labeling job.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from decimal import Decimal
@@ -16,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from labelchain.core.strict_json import loads_strict
 from labelchain.errors import ConfigurationError
 
 ENVIRONMENT_VARIABLES: dict[str, str] = {
@@ -30,6 +30,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "reconcile_interval_minutes": "LABELCHAIN_RECONCILE_INTERVAL_MINUTES",
     "project_budgets": "LABELCHAIN_PROJECT_BUDGETS",
     "stalled_job_hours": "LABELCHAIN_STALLED_JOB_HOURS",
+    "source_ref_scope": "LABELCHAIN_SOURCE_REF_SCOPE",
 }
 """Settings field → environment variable. ``infra/`` imports this mapping, so names cannot drift."""
 
@@ -70,6 +71,12 @@ class Settings(BaseModel):
         description="JSON object project → default budget in USD (cdk.json project_budgets_usd); a job's "
         "own budget_usd wins",
     )
+    source_ref_scope: Literal["bucket", "project"] = Field(
+        default="bucket",
+        description="Where a manifest's source-ref may point (cdk.json source_ref_scope): any object of the "
+        "data bucket outside LabelChain's reserved prefix ('bucket'), or only under the job's project's "
+        "own incoming/<project>/ ('project')",
+    )
     region: str = Field(min_length=1)
 
 
@@ -108,8 +115,8 @@ def get_settings() -> Settings:
 def project_budget(settings: Settings, project: str) -> Decimal | None:
     """The project's default budget from the deployment (None: no default)."""
     try:
-        budgets = json.loads(settings.project_budgets)
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(f"LABELCHAIN_PROJECT_BUDGETS is not JSON: {exc.msg}") from exc
+        budgets = loads_strict(settings.project_budgets, document="LABELCHAIN_PROJECT_BUDGETS")
+    except ValueError as exc:  # not JSON, or a key given twice
+        raise ConfigurationError(f"LABELCHAIN_PROJECT_BUDGETS: {exc}") from exc
     value = budgets.get(project) if isinstance(budgets, dict) else None
     return None if value is None else Decimal(str(value))

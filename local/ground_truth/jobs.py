@@ -241,6 +241,8 @@ class LabelingJobService:
             max_human_labeled=stopping.get("MaxHumanLabeledObjectCount"),
             max_percentage_labeled=stopping.get("MaxPercentageOfInputDatasetLabeled"),
             failure_reason=failure,
+            task_type=spec.task_type,
+            team_size=params.team_size_for(human["WorkteamArn"]),
         )
         timeline = simulate(plan, params)
         return SimulatedJob(
@@ -333,8 +335,7 @@ class LabelingJobService:
             created_at=job.created_at,
             iterations=landed,
             write_output_manifest=ended.status != "Failed",
-            workers_per_object=human["NumberOfHumanWorkersPerDataObject"],
-            task_seconds=job.params.task_time_fraction * human["TaskTimeLimitInSeconds"],
+            workteam_arn=human["WorkteamArn"],
         )
         try:
             self._writer.write(output)

@@ -8,7 +8,7 @@ object's identity, so it is stable across jobs and runs. Every metadata block ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from labelchain.core.catalog import TaskType, spec_for
@@ -107,10 +107,25 @@ def object_label(
     return {context.label_attribute: label, f"{context.label_attribute}-metadata": metadata}
 
 
+def answer_time(moment: datetime) -> str:
+    """``acceptanceTime`` / ``submissionTime``: UTC, milliseconds, ``Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def worker_answer(
-    context: LabelContext, identity: str, worker: int, submitted_at: datetime, seconds: float
+    context: LabelContext,
+    identity: str,
+    *,
+    worker_id: str,
+    accepted_at: datetime,
+    submitted_at: datetime,
+    seconds: float,
 ) -> dict[str, Any]:
-    """One worker's raw answer (``answers[]`` of a worker-response file)."""
+    """One worker's raw answer (``answers[]`` of a worker-response file), marked simulated.
+
+    ``seconds`` is ``submitted_at − accepted_at`` (both to the millisecond). ``workerMetadata``
+    keeps the real shape (``identityData``) with an identity provider that says ``Simulated``.
+    """
     content: dict[str, Any]
     if context.task_type is TaskType.BOUNDING_BOX:
         (width, height), boxes = _boxes(context, identity)
@@ -132,11 +147,18 @@ def worker_answer(
         class_id = _pick(context, "class", identity, len(context.categories))
         content = {spec_for(context.task_type).ui_element: {"label": context.categories[class_id]}}
     return {
-        "workerId": f"simulated-worker-{1 + _pick(context, f'worker-{worker}', identity, 500):03d}",
-        "acceptanceTime": (submitted_at - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "submissionTime": submitted_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "timeSpentInSeconds": round(seconds, 3),
+        "workerId": worker_id,
+        "acceptanceTime": answer_time(accepted_at),
+        "submissionTime": answer_time(submitted_at),
+        "timeSpentInSeconds": seconds,
         "answerContent": content,
+        "workerMetadata": {
+            "identityData": {
+                "identityProviderType": "Simulated",
+                "issuer": "labelchain-ground-truth-emulator",
+                "sub": worker_id.rsplit(".", 1)[-1],
+            }
+        },
         "simulated": True,
     }
 

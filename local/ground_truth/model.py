@@ -7,23 +7,29 @@ object is equally hard in every job that contains it, and the same inputs give t
 
 The loop (ground-truth-facts.md, "Automated data labeling rules"):
 1. a validation sample (20 % of the objects below 5,000, 10 % above) goes to humans first, in batches
-   of ``MaxConcurrentTaskCount``;
-2. each later iteration trains a model on every human label so far (plus a seed model's head start),
-   machine-labels the objects whose confidence clears a threshold that meets the quality target on the
-   validation sample, and sends the least confident of the rest to humans (one batch);
-3. repeat until everything is labeled or a stopping condition hits.
+   of ``MaxConcurrentTaskCount``; it is held out of training (it judges the model);
+2. while there is nothing to train on (no human labels outside the validation sample and no seed
+   model), humans label a random batch: the first training data;
+3. each later iteration trains a model on the training labels so far (plus a seed model's head
+   start), machine-labels the objects whose confidence clears a threshold that meets the quality
+   target on the validation sample, and sends the least confident of the rest to humans (one batch);
+4. repeat until everything is labeled or a stopping condition hits.
 Without auto-labeling, humans label everything in manifest order, one batch per iteration.
-The equations and every parameter are documented in docs/EMULATOR.md.
+A human batch is worked by the work team (``workforce``): its duration comes from each answer's
+drawn worker time and the team's size. The equations and every parameter are in docs/EMULATOR.md.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from dataclasses import dataclass
 from typing import Literal
 
+from labelchain.core.catalog import TaskType
 from local.ground_truth.params import SimulationParams
+from local.ground_truth.workforce import TASK_TIMES, Answer, schedule_batch
 
 EndStatus = Literal["Completed", "Stopped", "Failed"]
 
@@ -45,6 +51,10 @@ class JobPlan:
     max_percentage_labeled: int | None = None
     failure_reason: str | None = None
     """Set when the job cannot start (unreadable manifest…): it fails at the end of Initializing."""
+    task_type: TaskType = TaskType.BOUNDING_BOX
+    """Sets the worker-time distribution (``workforce.TASK_TIMES``)."""
+    team_size: int | None = None
+    """People in the work team (None: ``SimulationParams.default_team_size``)."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +71,10 @@ class Iteration:
     ended_at: float
     """When the human batch is consolidated (``machine_labeled_at`` when there is none)."""
     trained_on_labels: float | None
-    """Label-equivalents (human labels + head start) of the model this iteration used; None: no model."""
+    """Label-equivalents (training labels + head start) of the model this iteration used; None: no model."""
     competence: float | None
+    answers: tuple[Answer, ...] = ()
+    """Every worker answer of the human batch (``NumberOfHumanWorkersPerDataObject`` per object)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,11 @@ class Timeline:
     @property
     def machine_labeled(self) -> int:
         return sum(len(i.machine_objects) for i in self.iterations)
+
+    @property
+    def worker_seconds(self) -> float:
+        """Time the work team spent on the job's answers (every ``timeSpentInSeconds``)."""
+        return sum(answer.seconds for i in self.iterations for answer in i.answers)
 
     @property
     def machine_labeled_fraction(self) -> float:
@@ -124,13 +141,32 @@ def validation_size(params: SimulationParams, object_count: int) -> int:
     return min(object_count, round(fraction * object_count))
 
 
-def human_batch_seconds(params: SimulationParams, plan: JobPlan, objects: int) -> float:
-    """Crowd pick-up, then ``objects × workers`` tasks at the crowd's rate, then one task's time."""
-    tasks = objects * plan.workers_per_object
-    return (
-        params.crowd_pickup_seconds
-        + tasks * 3600.0 / params.crowd_tasks_per_hour
-        + params.task_time_fraction * plan.task_time_limit_seconds
+def team_size(params: SimulationParams, plan: JobPlan) -> int:
+    return plan.team_size if plan.team_size is not None else params.default_team_size
+
+
+def task_seconds(params: SimulationParams, plan: JobPlan, iteration: int, index: int) -> list[float]:
+    """How long each of the object's answers takes: a lognormal draw per answer, capped at the limit."""
+    distribution = TASK_TIMES[plan.task_type]
+    identity = plan.object_ids[index]
+    return [
+        min(
+            distribution.seconds(unit_draw(params.seed, f"task-time:{iteration}:{answer}", identity)),
+            float(plan.task_time_limit_seconds),
+        )
+        for answer in range(plan.workers_per_object)
+    ]
+
+
+def human_batch(
+    params: SimulationParams, plan: JobPlan, iteration: int, objects: tuple[int, ...], starts_at: float
+) -> tuple[Answer, ...]:
+    """The team's answers to a batch sent at ``starts_at``: work begins after the team's pick-up."""
+    return schedule_batch(
+        objects,
+        [task_seconds(params, plan, iteration, index) for index in objects],
+        team_size=team_size(params, plan),
+        starts_at=starts_at + params.crowd_pickup_seconds,
     )
 
 
@@ -167,29 +203,22 @@ def simulate(plan: JobPlan, params: SimulationParams) -> Timeline:
     """Precompute a job's whole course (see the module docstring for the loop)."""
     count = len(plan.object_ids)
     if plan.failure_reason is None and plan.auto_labeling and count < params.min_objects_for_auto_labeling:
-        plan = _with_failure(
+        plan = dataclasses.replace(
             plan,
-            f"ClientError: automated data labeling needs at least {params.min_objects_for_auto_labeling}"
-            f" data objects; the input manifest has {count}",
+            failure_reason=f"ClientError: automated data labeling needs at least"
+            f" {params.min_objects_for_auto_labeling} data objects; the input manifest has {count}",
+        )
+    if plan.failure_reason is None and team_size(params, plan) < plan.workers_per_object:
+        plan = dataclasses.replace(
+            plan,
+            failure_reason=f"ClientError: NumberOfHumanWorkersPerDataObject ({plan.workers_per_object})"
+            f" exceeds the work team's {team_size(params, plan)} workers (simulated rule: each answer of"
+            " an object needs another person)",
         )
     if plan.failure_reason is not None:
         at = params.initializing_seconds
         return Timeline(count, at, (), at, at, "Failed", failure_reason=plan.failure_reason)
     return _Simulation(plan, params).run()
-
-
-def _with_failure(plan: JobPlan, reason: str) -> JobPlan:
-    return JobPlan(
-        object_ids=plan.object_ids,
-        auto_labeling=plan.auto_labeling,
-        batch_size=plan.batch_size,
-        workers_per_object=plan.workers_per_object,
-        task_time_limit_seconds=plan.task_time_limit_seconds,
-        head_start_labels=plan.head_start_labels,
-        max_human_labeled=plan.max_human_labeled,
-        max_percentage_labeled=plan.max_percentage_labeled,
-        failure_reason=reason,
-    )
 
 
 class _Simulation:
@@ -201,6 +230,8 @@ class _Simulation:
         self.count = len(plan.object_ids)
         self.unlabeled = set(range(self.count))
         self.human_total = 0
+        self.training_labels = 0
+        """Human labels outside the validation sample: what a model trains on."""
         self.clock = params.initializing_seconds
         self.iterations: list[Iteration] = []
         self.model_labels: float | None = plan.head_start_labels if plan.head_start_labels > 0 else None
@@ -210,13 +241,15 @@ class _Simulation:
         self.difficulties: list[float] = []
         self.validation: list[int] = []
         """The random sample humans label first; its labels set the confidence threshold."""
+        self.human_queue = list(range(self.count))
+        """What humans label before any model exists, in order: everything in file order, or (with
+        auto-labeling) the validation sample, then random training batches."""
         if plan.auto_labeling:
             ids = plan.object_ids
             order = sorted(range(self.count), key=lambda i: (unit_draw(params.seed, "validation", ids[i]), i))
             self.validation = order[: validation_size(params, self.count)]
             self.difficulties = [difficulty(params, identity) for identity in ids]
-        self.human_queue = self.validation if plan.auto_labeling else list(range(self.count))
-        """What humans label before any model exists: the validation sample, or (no auto-labeling) all."""
+            self.human_queue = order
         self.queue_cursor = 0
 
     @property
@@ -257,24 +290,31 @@ class _Simulation:
         started = self.clock
         machine: list[tuple[int, float]] = []
         trained_on = model_competence = None
-        queued = self.human_queue[self.queue_cursor :]
-        if self.plan.auto_labeling and not queued:
-            trained_on = self.human_total + self.plan.head_start_labels
+        validating = self.plan.auto_labeling and self.queue_cursor < len(self.validation)
+        from_queue = True
+        if validating:
+            candidates = self.validation[self.queue_cursor :]
+        elif self.plan.auto_labeling and self.training_labels + self.plan.head_start_labels > 0:
+            trained_on = self.training_labels + self.plan.head_start_labels
             model_competence = competence(self.params, trained_on)
             self.model_labels = trained_on
-            machine, ranked_rest = self._machine_batch(number, model_competence)
-            candidates = ranked_rest
+            machine, candidates = self._machine_batch(number, model_competence)
+            from_queue = False
         else:
-            candidates = queued
+            candidates = self.human_queue[self.queue_cursor :]
         machine_labeled_at = self.clock
         room = min(self.plan.batch_size, self.human_cap - self.human_total, self.label_cap - self.labeled)
         humans = tuple(candidates[: max(room, 0)])
-        if queued:
+        if from_queue:
             self.queue_cursor += len(humans)
+        answers: tuple[Answer, ...] = ()
         if humans:
             self.unlabeled.difference_update(humans)
             self.human_total += len(humans)
-            self.clock += human_batch_seconds(self.params, self.plan, len(humans))
+            if not validating:
+                self.training_labels += len(humans)
+            answers = human_batch(self.params, self.plan, number, humans, self.clock)
+            self.clock = max(answer.submitted_at for answer in answers)
         return Iteration(
             number=number,
             started_at=started,
@@ -285,6 +325,7 @@ class _Simulation:
             ended_at=self.clock,
             trained_on_labels=trained_on,
             competence=model_competence,
+            answers=answers,
         )
 
     def _machine_batch(

@@ -7,20 +7,21 @@ Under ``<S3OutputPath><job-name>/`` (ground-truth-facts.md, "What a finished job
 - ``manifests/intermediate/<N>/output.manifest`` — the lines labeled up to iteration N;
 - ``annotations/consolidated-annotation/consolidation-response/iteration-<N>/<YYYY-MM-DD_HH:MM:SS>.json``
   — one file per iteration with the human labels of that iteration;
-- ``annotations/worker-response/iteration-<N>/<datasetObjectId>/<YYYY-MM-DD_HH:MM:SS>.json`` — raw
-  worker answers, for a *sample* of each human batch (``worker_responses_per_iteration`` objects);
+- ``annotations/worker-response/iteration-<N>/<datasetObjectId>/<YYYY-MM-DD_HH:MM:SS>.json`` — every
+  human-labeled object's raw worker answers, one per worker, stamped with the last submission;
 - ``activelearning/simulated/iteration-<N>/auto_annotator_output.txt`` — the machine labels of
   iteration N, one ``<datasetObjectId> <json>`` line each;
 - ``training/iteration-<N>/simulated-model.json`` — what the simulated model learned (no weights).
 
-Files are built one at a time and uploaded in parallel; a 1,250-object job is a few dozen PUTs.
+Files are built one at a time and uploaded in parallel; a 1,250-object job is a few hundred PUTs
+(one worker-response file per human-labeled object).
 """
 
 from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from typing import Any
 
 from local.ground_truth.labels import LabelContext, human_confidence, object_label, worker_answer
 from local.ground_truth.lifecycle import LandedIteration
+from local.ground_truth.workforce import Answer, worker_id
 
 ACTIVE_LEARNING_FOLDER = "activelearning/simulated"
 
@@ -46,8 +48,7 @@ class JobOutput:
     created_at: datetime
     iterations: Sequence[LandedIteration]
     write_output_manifest: bool
-    workers_per_object: int
-    task_seconds: float
+    workteam_arn: str
 
 
 def _stamp(moment: datetime) -> str:
@@ -58,7 +59,35 @@ def _line(record: dict[str, Any]) -> str:
     return json.dumps(record, separators=(",", ":"))
 
 
-def iter_output_files(job: JobOutput, worker_responses_per_iteration: int = 3) -> Iterator[tuple[str, bytes]]:
+def _millisecond_clock(created_at: datetime) -> Callable[[float], datetime]:
+    """Simulated seconds → moments, on a base cut to the millisecond, so answer times stay exact."""
+    base = created_at.replace(microsecond=created_at.microsecond // 1000 * 1000)
+    return lambda seconds: base + timedelta(milliseconds=round(seconds * 1000))
+
+
+def worker_response(job: JobOutput, index: int, answers: Sequence[Answer]) -> tuple[str, bytes]:
+    """(``<datasetObjectId>/<stamp>.json``, content) of one object's answers; stamped at the last one."""
+    moment = _millisecond_clock(job.created_at)
+    identity = job.identities[index]
+    seed = job.context.seed
+    document = {
+        "answers": [
+            worker_answer(
+                job.context,
+                identity,
+                worker_id=worker_id(seed, job.workteam_arn, answer.worker),
+                accepted_at=moment(answer.accepted_at),
+                submitted_at=moment(answer.submitted_at),
+                seconds=answer.seconds,
+            )
+            for answer in answers
+        ]
+    }
+    stamp = _stamp(moment(max(answer.submitted_at for answer in answers)))
+    return f"{index}/{stamp}.json", json.dumps(document).encode()
+
+
+def iter_output_files(job: JobOutput) -> Iterator[tuple[str, bytes]]:
     """Every file of the layout as (key, content), built one at a time (pure)."""
     prefix = job.job_prefix
     context = job.context
@@ -102,7 +131,10 @@ def iter_output_files(job: JobOutput, worker_responses_per_iteration: int = 3) -
         if landed.human_objects:
             at = job.created_at + timedelta(seconds=iteration.ended_at)
             items = []
-            for position, index in enumerate(landed.human_objects):
+            answers: dict[int, list[Answer]] = {}
+            for answer in iteration.answers:
+                answers.setdefault(answer.object_index, []).append(answer)
+            for index in landed.human_objects:
                 identity = job.identities[index]
                 label = object_label(
                     context,
@@ -114,13 +146,8 @@ def iter_output_files(job: JobOutput, worker_responses_per_iteration: int = 3) -
                 )
                 labeled_lines[index] = _line({**job.records[index], **label})
                 items.append({"datasetObjectId": str(index), "consolidatedAnnotation": {"content": label}})
-                if position < worker_responses_per_iteration:
-                    answers = [
-                        worker_answer(context, identity, worker, at, job.task_seconds)
-                        for worker in range(job.workers_per_object)
-                    ]
-                    key = f"annotations/worker-response/iteration-{number}/{index}/{_stamp(at)}.json"
-                    yield prefix + key, json.dumps({"answers": answers}).encode()
+                name, body = worker_response(job, index, answers[index])
+                yield f"{prefix}annotations/worker-response/iteration-{number}/{name}", body
             consolidation = "annotations/consolidated-annotation/consolidation-response"
             yield f"{prefix}{consolidation}/iteration-{number}/{_stamp(at)}.json", json.dumps(items).encode()
         yield (
@@ -141,11 +168,8 @@ def _text(lines: Sequence[str]) -> bytes:
 class OutputWriter:
     """Uploads a job's files through an injected boto3 S3 client (PUTs in parallel)."""
 
-    def __init__(
-        self, s3_client: Any, worker_responses_per_iteration: int = 3, parallel_puts: int = 8
-    ) -> None:
+    def __init__(self, s3_client: Any, parallel_puts: int = 8) -> None:
         self._s3 = s3_client
-        self.worker_responses_per_iteration = worker_responses_per_iteration
         self._parallel_puts = parallel_puts
 
     def write(self, job: JobOutput) -> list[str]:
@@ -157,7 +181,7 @@ class OutputWriter:
         keys: list[str] = []
         in_flight: deque[Future[None]] = deque()
         with ThreadPoolExecutor(max_workers=self._parallel_puts) as pool:
-            for key, body in iter_output_files(job, self.worker_responses_per_iteration):
+            for key, body in iter_output_files(job):
                 if len(in_flight) >= 2 * self._parallel_puts:
                     in_flight.popleft().result()
                 in_flight.append(pool.submit(self._s3.put_object, Bucket=job.bucket, Key=key, Body=body))

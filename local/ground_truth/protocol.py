@@ -19,7 +19,14 @@ import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
 from botocore.validate import ParamValidator
 
-SUPPORTED_OPERATIONS = ("CreateLabelingJob", "DescribeLabelingJob", "StopLabelingJob", "ListLabelingJobs")
+SUPPORTED_OPERATIONS = (
+    "CreateLabelingJob",
+    "DescribeLabelingJob",
+    "StopLabelingJob",
+    "ListLabelingJobs",
+    "DescribeWorkteam",
+    "DescribeSubscribedWorkteam",
+)
 _JAVA_CLASSES = {r"\p{L}": r"\w", r"\p{N}": r"\w", r"\p{Z}": r"\s"}
 
 

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from infra.definitions import DEFAULT_PSEUDO_PARAMETERS
 from local.clock import CompressedClock
 from local.ground_truth.events import EventSink, EventWatcher
 from local.ground_truth.faults import FaultInjection, ThrottleGate
@@ -29,6 +30,7 @@ from local.ground_truth.jobs import Clock, LabelingJobService
 from local.ground_truth.output_writer import OutputWriter
 from local.ground_truth.params import SimulationParams
 from local.ground_truth.protocol import ApiError, to_wire, validate_request
+from local.ground_truth.workteams import describe_subscribed_workteam, describe_workteam
 
 logger = logging.getLogger(__name__)
 _TARGET_PREFIX = "SageMaker."
@@ -37,7 +39,9 @@ _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/s
 
 
 class GroundTruthEmulator:
-    """Serves CreateLabelingJob, DescribeLabelingJob, StopLabelingJob and ListLabelingJobs over HTTP.
+    """Serves CreateLabelingJob, DescribeLabelingJob, StopLabelingJob and ListLabelingJobs over HTTP,
+    and DescribeWorkteam / DescribeSubscribedWorkteam for the teams it staffs (``workteams``; private
+    teams of ``account``).
 
     ``s3_client`` reads manifests and label categories and writes the output; ``clock`` (any callable
     returning an aware datetime, e.g. ``local.clock.CompressedClock``) is the simulated time.
@@ -62,10 +66,11 @@ class GroundTruthEmulator:
         region: str = "us-east-1",
         host: str = "127.0.0.1",
         port: int = 0,
-        worker_responses_per_iteration: int = 3,
         event_sink: EventSink | None = None,
+        account: str = DEFAULT_PSEUDO_PARAMETERS["AWS::AccountId"],
     ) -> None:
         self.region = region
+        self.account = account
         self._address = (host, port)
         self._throttle = ThrottleGate(faults or FaultInjection())
         clock = clock or CompressedClock(scale=1.0)
@@ -74,7 +79,7 @@ class GroundTruthEmulator:
             clock=clock,
             params=params or SimulationParams(),
             faults=self._throttle.faults,
-            writer=OutputWriter(s3_client, worker_responses_per_iteration=worker_responses_per_iteration),
+            writer=OutputWriter(s3_client),
         )
         self._events = EventWatcher(self.service, clock, sink=event_sink)
         self._server: _Server | None = None
@@ -189,6 +194,10 @@ class GroundTruthEmulator:
             return service.describe_labeling_job(params)
         if operation == "StopLabelingJob":
             return service.stop_labeling_job(params)
+        if operation == "DescribeWorkteam":
+            return describe_workteam(params, region or self.region, self.account)
+        if operation == "DescribeSubscribedWorkteam":
+            return describe_subscribed_workteam(params, region or self.region)
         return service.list_labeling_jobs(params)
 
 

@@ -15,13 +15,16 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from labelchain.cli.main import main
+from labelchain.cli.output import usd
 from labelchain.cli.project import cdk_bootstrap_parameter
+from labelchain.core.cost import CostBreakdown, time_cost
 from labelchain.core.naming import job_name_for_execution
 from labelchain.core.records import JobRecord
 from labelchain.handlers.runtime import get_runtime
@@ -35,6 +38,17 @@ BIRD_JOB = json.loads((ROOT / "examples" / "bird-bounding-box.json").read_text()
 SMALL_JOB = {"auto_labeling": False, "max_concurrent_tasks": 10}
 """Without auto-labeling (which needs 1,250 objects and simulated hours), people label the manifest
 in batches of 10: 20 objects take about 45 simulated minutes, 4.5 s at this clock."""
+VENDOR_TEAM = {
+    "kind": "vendor",
+    "workteam_arn": "arn:aws:sagemaker:us-east-1:111122223333:workteam/vendor-crowd/cli-vendor",
+    "workers_per_object": 3,
+    "price_per_object_usd": "0.108",
+}
+"""A vendor work team (an AWS-owned account's ARN) paid 0.108 USD per human-labeled object."""
+LABOR_RATE_USD_PER_HOUR = Decimal(20)
+LABOR_RATE = {"labor_rate_usd_per_hour": str(LABOR_RATE_USD_PER_HOUR)}
+"""The private team's hourly rate for the job followed to its end: its labor is priced from the worker
+time in the job's worker-response files (simulated)."""
 OPTIONS = LocalOptions(scale=600.0, seed=11)
 POLL = "0.1"
 
@@ -136,8 +150,10 @@ def test_validate_counts_the_s3_manifest_and_prints_the_cost_range(
     assert run.code == 0, run.err
     assert f"{path}: valid LabelingJob input (CreateJob's model)" in run.out
     assert f"20 (counted in {job_input['manifest']})" in run.out
-    # auto-labeling off: least = most = 20 objects × (0.08 + 3 × 0.036)
-    assert "expected cost: 3.76 USD" in run.out
+    # auto-labeling off: least = most = 20 objects × the 0.08 fee; a private team's worker time is not
+    # known before the job runs, and without a rate it is not priced
+    assert "expected cost: 1.60 USD" in run.out
+    assert "labor not priced (set prices.labor_rate_usd_per_hour)" in run.out
 
 
 def test_validate_names_the_broken_field_as_create_job_would(
@@ -157,12 +173,12 @@ def test_validate_names_the_broken_field_as_create_job_would(
 def test_validate_refuses_a_budget_below_the_least_the_job_can_cost(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_input(tmp_path, "budget", {**BIRD_JOB, "budget_usd": "100"})
+    path = write_input(tmp_path, "budget", {**BIRD_JOB, "workforce": VENDOR_TEAM, "budget_usd": "100"})
 
     run = cli(capsys, "validate", path, "--objects", "1250")
 
     assert run.code == 2
-    # the validation sample (250 of 1,250) by people at 0.08 + 3 × 0.036, the rest at 0.08
+    # the validation sample (250 of 1,250) by people at 0.08 + the vendor's 0.108, the rest at 0.08
     assert "budget_usd: 100.00 USD is below the least this job can cost, 127.00 USD" in run.err
     assert "expected cost: 127.00 USD to 235.00 USD" in run.out
 
@@ -181,7 +197,8 @@ class Finished:
 @pytest.fixture(scope="module")
 def finished(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Finished:
     """One job started with ``start --wait`` and followed to its end (capsys is per test: capfd here)."""
-    path = write_input(tmp_path_factory.mktemp("inputs"), "wait", small_job(stack, "cli-wait"))
+    job_input = small_job(stack, "cli-wait", prices=LABOR_RATE)
+    path = write_input(tmp_path_factory.mktemp("inputs"), "wait", job_input)
     import contextlib  # noqa: PLC0415
     import io  # noqa: PLC0415
 
@@ -193,8 +210,16 @@ def finished(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Fin
     )
 
 
+def final_cost(finished: Finished) -> CostBreakdown:
+    record = get_runtime().store.get_job(finished.job)
+    assert record is not None
+    assert record.cost is not None
+    return record.cost
+
+
 def test_start_wait_prints_progress_and_exits_0_when_the_job_completes(finished: Finished) -> None:
     run = finished.run
+    cost = final_cost(finished)
 
     assert run.code == 0, run.out + run.err
     assert run.lines[0] == "started LabelingJob execution cli-wait on stack LabelChain"
@@ -205,8 +230,14 @@ def test_start_wait_prints_progress_and_exits_0_when_the_job_completes(finished:
     assert any("Completed" in line and "[final]" in line for line in progress)
     assert run.lines[-2].strip() == (
         f"job {finished.job}: Completed, 20 objects: human 20, machine 0 (0.0 % machine), "
-        "cost 3.76 USD (final)"
+        f"cost {usd(cost.total_cost_usd)} (final)"
     )
+    # 20 objects × the 0.08 fee, plus the simulated team's worker time at 20 USD an hour
+    assert cost.labor_cost_usd is not None
+    assert cost.worker_seconds is not None
+    assert cost.worker_seconds > 0
+    assert cost.total_cost_usd == Decimal("1.60") + cost.labor_cost_usd
+    assert cost.labor_cost_usd == time_cost(cost.worker_seconds, LABOR_RATE_USD_PER_HOUR)
     assert run.lines[-1].startswith("SUCCEEDED after ")
     assert run.lines[-1].endswith(": cli-wait")
 
@@ -224,7 +255,10 @@ def test_status_of_a_job_by_execution_name_and_by_job_name(
     assert fields["status"].strip() == "Completed"
     assert fields["execution"].strip() == "cli-wait (labeling-job): SUCCEEDED"
     assert fields["labeled"].strip().startswith("human 20, machine 0 (0.0 % machine), total 20")
-    assert fields["cost"].strip().startswith("3.76 USD (final;")
+    cost = final_cost(finished)
+    total, labor = usd(cost.total_cost_usd), usd(cost.labor_cost_usd)
+    assert fields["cost"].strip().startswith(f"{total} (final; human {total} (labor {labor}), machine 0.00")
+    assert "; worker hours " in fields["cost"]
     assert fields["end detected"].strip().startswith("by ")
     assert fields["simulated"].strip().startswith("yes")
 
@@ -240,7 +274,7 @@ def test_status_of_a_project_is_a_table_and_jobs_shows_the_lineage(
     assert row.split()[1:6] == [finished.project, "Completed", "reconciler", "20", "0"] or row.split()[
         1:6
     ] == [finished.project, "Completed", "execution", "20", "0"]
-    assert row.split()[7] == "3.76"
+    assert row.split()[7] == f"{final_cost(finished).total_cost_usd:.2f}"
     assert lineage.lines[0].startswith(f"Project {finished.project!r}: 1 job, oldest first (table ")
     assert any(f"  {finished.job}  Completed" in line for line in lineage.lines)
 
@@ -312,11 +346,11 @@ def checks_of(run: Run) -> dict[str, str]:
 def test_doctor_reports_each_check_and_fails_on_the_ones_offline_cannot_pass(
     stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    public = write_input(tmp_path, "public", small_job(stack, "cli-doctor"))
+    private = write_input(tmp_path, "private", small_job(stack, "cli-doctor"))
 
-    before = cli(capsys, "doctor", public)
+    before = cli(capsys, "doctor", private)
     stack.client("ssm").put_parameter(Name=cdk_bootstrap_parameter(), Value="27", Type="String")
-    after = cli(capsys, "doctor", public)
+    after = cli(capsys, "doctor", private)
 
     assert before.code == after.code == 1  # the Powertools parameter: moto reserves /aws/ names
     assert checks_of(before) == {
@@ -329,6 +363,8 @@ def test_doctor_reports_each_check_and_fails_on_the_ones_offline_cannot_pass(
         "stack": "PASS",
     }
     assert checks_of(after)["CDK bootstrap"] == "PASS"
+    team = BIRD_JOB["workforce"]["workteam_arn"]  # DescribeWorkteam answered by the emulator (simulated)
+    assert f"PASS work team — private workteam {team} exists in us-east-1" in before.lines
     (bootstrap,) = [line for line in before.lines if line.startswith("FAIL CDK bootstrap")]
     assert bootstrap.endswith("npx cdk bootstrap aws://123456789012/us-east-1")
     assert "bootstrap version 27 in 123456789012/us-east-1" in after.out

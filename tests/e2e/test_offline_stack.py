@@ -18,6 +18,7 @@ from labelchain.handlers.runtime import get_runtime
 from local.dataset import upload_bird_dataset
 from local.ground_truth import FaultInjection, JobFailure, JobStop
 from local.stack import LocalOptions, LocalStack, local_stack, s3_object_created_event
+from tests.support.project_settings import write_project_settings
 from tests.workflow.harness import synthesized_template
 
 pytestmark = pytest.mark.e2e
@@ -25,7 +26,6 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parents[2]
 EXPERIMENT = json.loads((ROOT / "examples" / "experiment-birds.json").read_text())
 BIRD_JOB = json.loads((ROOT / "examples" / "bird-bounding-box.json").read_text())
-PROJECT_SETTINGS = (ROOT / "examples" / "project.json").read_bytes()
 FAST = 20_000.0
 """Simulated seconds per real second in these tests (a 4-hour job in under a second)."""
 
@@ -97,9 +97,7 @@ def test_the_seed_experiment_runs_end_to_end(stack: LocalStack) -> None:
 
 
 def test_a_manifest_dropped_under_incoming_starts_a_seeded_job_through_the_rule(stack: LocalStack) -> None:
-    stack.client("s3").put_object(
-        Bucket=stack.data_bucket, Key="incoming/birds/project.json", Body=PROJECT_SETTINGS
-    )
+    write_project_settings(get_runtime().store, "birds")  # what `labelchain project-settings put` writes
     first = stack.drop_manifest("birds", "batch-1", manifest_body("birds/a", 1250, stack.data_bucket))
     assert first is not None
     assert stack.wait(first)["status"] == "SUCCEEDED"
@@ -112,7 +110,7 @@ def test_a_manifest_dropped_under_incoming_starts_a_seeded_job_through_the_rule(
     assert second_job.initial_model_arn == first_job.final_model_arn
     assert second_job.initial_model_source == "latest"
     settings_event = s3_object_created_event(stack.data_bucket, "incoming/birds/project.json", "v1", 10)
-    assert stack.deliver_s3_event(settings_event) is None  # the rule only matches *.manifest
+    assert stack.deliver_s3_event(settings_event) is None  # a project.json upload starts and changes nothing
 
 
 THROTTLED = LocalOptions(

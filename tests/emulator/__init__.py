@@ -33,6 +33,8 @@ DATA_BUCKET = "gt-data"
 OUTPUT_BUCKET = "gt-output"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/labelchain-ground-truth"
 LABELS_URI = f"s3://{DATA_BUCKET}/config/labels.json"
+PRIVATE_TEAM = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/bird-team"
+VENDOR_TEAM = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/vendor-crowd/example-vendor"
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 SAGEMAKER_PASSES_THROUGH_MOTO = {
     "core": {
@@ -79,8 +81,9 @@ def labeling_request(
     label_attribute: str = "category",
     labels_uri: str = LABELS_URI,
     tags: dict[str, str] | None = None,
+    workteam_arn: str = PRIVATE_TEAM,
 ) -> dict[str, Any]:
-    """A CreateLabelingJob request like LabelChain sends (public workforce, the tutorial's settings)."""
+    """A CreateLabelingJob request like LabelChain sends (a private team, the tutorial's settings)."""
     request: dict[str, Any] = {
         "LabelingJobName": name,
         "LabelAttributeName": label_attribute,
@@ -92,7 +95,7 @@ def labeling_request(
         "RoleArn": ROLE_ARN,
         "LabelCategoryConfigS3Uri": labels_uri,
         "HumanTaskConfig": {
-            "WorkteamArn": public_workteam_arn(REGION),
+            "WorkteamArn": workteam_arn,
             "UiConfig": {"UiTemplateS3Uri": f"s3://{DATA_BUCKET}/config/template.liquid.html"},
             "PreHumanTaskLambdaArn": pre_human_task_lambda_arn(REGION, task_type),
             "TaskTitle": "Label the birds",
@@ -104,12 +107,13 @@ def labeling_request(
             "AnnotationConsolidationConfig": {
                 "AnnotationConsolidationLambdaArn": annotation_consolidation_lambda_arn(REGION, task_type)
             },
-            "PublicWorkforceTaskPrice": {
-                "AmountInUsd": {"Dollars": 0, "Cents": 3, "TenthFractionsOfACent": 6}
-            },
         },
         "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
     }
+    if workteam_arn == public_workteam_arn(REGION):  # Mechanical Turk (closed 2026-09-30): history only
+        request["HumanTaskConfig"]["PublicWorkforceTaskPrice"] = {
+            "AmountInUsd": {"Dollars": 0, "Cents": 3, "TenthFractionsOfACent": 6}
+        }
     if auto_labeling:
         algorithms: dict[str, str] = {
             "LabelingJobAlgorithmSpecificationArn": algorithm_specification_arn(REGION, task_type)

@@ -19,6 +19,8 @@ from labelchain.core.regions import algorithm_specification_arn
 from labelchain.core.request import JobPlacement, build_create_labeling_job_request
 from tests.emulator import World, emulator_world, labeling_request, sagemaker_client
 
+ACCOUNT = "123456789012"
+TEAM = "bird-team"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
@@ -116,6 +118,27 @@ def test_stopping_an_unknown_job_is_resource_not_found(world: World) -> None:
     response = error_of(world.sagemaker.stop_labeling_job, LabelingJobName="no-such-job")
 
     assert response["Error"]["Code"] == "ResourceNotFound"
+
+
+def test_a_private_team_is_described_as_one_of_the_accounts_teams_in_the_requests_region(
+    world: World,
+) -> None:
+    described = world.sagemaker.describe_workteam(WorkteamName=TEAM)["Workteam"]
+
+    assert described["WorkteamArn"] == f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:workteam/private-crowd/{TEAM}"
+    assert "simulated" in described["Description"]
+
+
+def test_a_vendor_subscription_exists_in_its_own_region_only(world: World) -> None:
+    vendor = "arn:aws:sagemaker:us-east-1:111122223333:workteam/vendor-crowd/acme"
+    elsewhere = "arn:aws:sagemaker:eu-west-1:111122223333:workteam/vendor-crowd/acme"
+
+    described = world.sagemaker.describe_subscribed_workteam(WorkteamArn=vendor)["SubscribedWorkteam"]
+    response = error_of(world.sagemaker.describe_subscribed_workteam, WorkteamArn=elsewhere)
+
+    assert described["WorkteamArn"] == vendor
+    assert response["Error"]["Code"] == "ValidationException"
+    assert elsewhere in response["Error"]["Message"]
 
 
 def test_an_unknown_operation_is_an_error_and_the_server_keeps_serving(world: World) -> None:

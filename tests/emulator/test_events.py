@@ -130,7 +130,7 @@ def test_a_completed_job_sends_in_progress_then_completed_at_their_simulated_mom
         ("birds-1", "InProgress", at(created, timeline.initialized_at)),
         ("birds-1", "Completed", at(created, timeline.ended_at)),
     ]
-    assert at(created, timeline.ended_at) == "2026-11-28T12:29:30Z"
+    assert at(created, timeline.ended_at) == "2026-11-28T12:27:19Z"
 
 
 def test_an_event_has_the_shape_sagemaker_sends_to_eventbridge(world: World, sink: Sink) -> None:
@@ -222,7 +222,7 @@ def test_an_injected_stop_sends_stopping_then_stopped(sink: Sink) -> None:
         created = create(world, manifest=world.put_dataset("birds/small.manifest", 10))
         stop_at = 0.5 * world.emulator.service.timeline("birds-1").ended_at
 
-        world.clock.advance(stop_at + DEFAULTS.stopping_seconds)
+        world.clock.advance(stop_at + DEFAULTS.stopping_seconds + 1)
         sink.wait_for(3)
         world.emulator.stop()
 

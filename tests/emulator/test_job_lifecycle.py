@@ -14,6 +14,8 @@ from labelchain.core.catalog import TaskType
 from labelchain.core.naming import SIMULATED_TAG
 from local.ground_truth import FaultInjection, JobFailure, JobStop, SimulationParams, StatusDelay
 from tests.emulator import (
+    PRIVATE_TEAM,
+    VENDOR_TEAM,
     World,
     emulator_world,
     labeling_request,
@@ -255,3 +257,16 @@ def test_a_stopping_condition_stops_the_job_when_humans_reach_the_cap(world: Wor
     assert described["LabelingJobStatus"] == "Stopped"
     assert described["LabelCounters"]["HumanLabeled"] == 300
     assert summarize_job(world.s3, described).cross_check == ()
+
+
+def test_a_work_teams_size_from_the_params_sets_how_long_its_job_runs() -> None:
+    small_team = SimulationParams(team_sizes={VENDOR_TEAM: 3})
+    with emulator_world(params=small_team) as world:
+        manifest = world.put_dataset("birds/half-a.manifest", 1250)
+        for name, team in (("by-vendor", VENDOR_TEAM), ("by-private", PRIVATE_TEAM)):
+            world.sagemaker.create_labeling_job(**labeling_request(name, manifest, workteam_arn=team))
+        vendor, private = (world.emulator.service.timeline(n) for n in ("by-vendor", "by-private"))
+
+    assert vendor.human_labeled == private.human_labeled
+    assert vendor.ended_at > 1.5 * private.ended_at  # 3 people instead of the default 10
+    assert {a.worker for i in vendor.iterations for a in i.answers} == {0, 1, 2}

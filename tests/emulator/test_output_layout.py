@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -79,23 +80,73 @@ def test_each_human_batch_has_one_consolidation_file_and_each_iteration_a_manife
     assert "manifests/output/output.manifest" in keys
 
 
-def test_worker_responses_are_a_sample_of_at_most_three_objects_per_iteration(
+def worker_responses(world: World) -> dict[tuple[int, int], dict[str, Any]]:
+    """(iteration, datasetObjectId) → (key, document) of every worker-response file."""
+    found = {}
+    for key in relative_keys(world):
+        if match := WORKER_RESPONSE.fullmatch(key):
+            body = world.s3.get_object(Bucket=OUTPUT_BUCKET, Key=PREFIX + key)["Body"].read()
+            found[int(match[1]), int(match[2])] = {"key": key, **json.loads(body)}
+    return found
+
+
+def test_every_human_labeled_object_has_one_worker_response_file_per_iteration_it_was_labeled_in(
+    finished: tuple[World, dict[str, Any]],
+) -> None:
+    world, described = finished
+    timeline = world.emulator.service.timeline("birds-1")
+
+    files = worker_responses(world)
+
+    assert sorted(files) == sorted(
+        (i.number, index) for i in timeline.iterations for index in i.human_objects
+    )
+    assert len(files) == described["LabelCounters"]["HumanLabeled"]
+
+
+def test_a_worker_response_holds_one_answer_per_worker_with_the_real_fields_marked_simulated(
     finished: tuple[World, dict[str, Any]],
 ) -> None:
     world, _ = finished
 
-    samples = [m for k in relative_keys(world) if (m := WORKER_RESPONSE.fullmatch(k))]
+    document = next(iter(worker_responses(world).values()))
 
-    per_iteration: dict[str, int] = {}
-    for match in samples:
-        per_iteration[match[1]] = per_iteration.get(match[1], 0) + 1
-    assert per_iteration
-    assert max(per_iteration.values()) <= 3
-    answers = json.loads(
-        world.s3.get_object(Bucket=OUTPUT_BUCKET, Key=PREFIX + samples[0][0])["Body"].read()
-    )["answers"]
+    answers = document["answers"]
     assert len(answers) == 3  # NumberOfHumanWorkersPerDataObject
-    assert {"workerId", "answerContent", "timeSpentInSeconds"} <= set(answers[0])
+    assert len({answer["workerId"] for answer in answers}) == 3  # three different people
+    for answer in answers:
+        assert re.fullmatch(r"private\.us-east-1\.[0-9a-f]{16}", answer["workerId"])
+        assert {"acceptanceTime", "submissionTime", "timeSpentInSeconds", "answerContent"} <= set(answer)
+        assert answer["workerMetadata"]["identityData"]["identityProviderType"] == "Simulated"
+        assert answer["simulated"] is True
+    assert set(document) == {"key", "answers"}  # the real top level; each answer says it is simulated
+
+
+def answer_moment(text: str) -> datetime:
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", text), text
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def test_answer_times_are_positive_consistent_and_within_their_iteration_on_the_simulated_clock(
+    finished: tuple[World, dict[str, Any]],
+) -> None:
+    world, described = finished
+    created = described["CreationTime"]
+    iterations = {i.number: i for i in world.emulator.service.timeline("birds-1").iterations}
+
+    for (number, _), document in worker_responses(world).items():
+        iteration = iterations[number]
+        submissions = []
+        for answer in document["answers"]:
+            accepted = answer_moment(answer["acceptanceTime"])
+            submitted = answer_moment(answer["submissionTime"])
+            spent = answer["timeSpentInSeconds"]
+            assert 0 < spent <= 300  # TaskTimeLimitInSeconds
+            assert (submitted - accepted).total_seconds() == pytest.approx(spent, abs=0.0011)
+            assert accepted >= created + timedelta(seconds=iteration.started_at)
+            assert submitted <= created + timedelta(seconds=iteration.ended_at + 0.001)
+            submissions.append(submitted)
+        assert document["key"].endswith(f"/{max(submissions).strftime('%Y-%m-%d_%H:%M:%S')}.json")
 
 
 def test_machine_labels_are_in_auto_annotator_output_under_activelearning(

@@ -6,7 +6,7 @@ No synth here: config validation is plain pydantic and runs in milliseconds.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from aws_cdk import RemovalPolicy
@@ -15,6 +15,7 @@ from aws_cdk import aws_logs as logs
 from infra.application import CDK_JSON, cdk_json_context, stack_name_for
 from infra.config import CONTEXT_KEYS, ContextError, DeploymentConfig, config_from_context
 from infra.functions import REQUIREMENTS_TXT, powertools_ssm_parameter, powertools_version
+from labelchain.settings import Settings
 
 pytestmark = pytest.mark.infra
 
@@ -208,3 +209,48 @@ def test_an_invalid_lifecycle_setting_fails_synth_naming_the_key(key: str, value
 def test_the_deployment_model_refuses_an_invalid_lifecycle_setting(key: str, value: object) -> None:
     with pytest.raises(ValueError, match=key):
         DeploymentConfig(**{**VALID, key: value})
+
+
+def test_cdk_json_ships_the_data_hygiene_and_source_ref_settings_at_their_defaults() -> None:
+    context = cdk_json_context()
+    defaults = DeploymentConfig(powertools_layer_version=42)
+
+    assert (context["noncurrent_version_expiration_days"], context["source_ref_scope"]) == (30, "bucket")
+    assert (defaults.noncurrent_version_expiration_days, defaults.source_ref_scope) == (30, "bucket")
+
+
+def test_the_source_ref_scopes_are_the_ones_the_lambdas_accept() -> None:
+    deployment = DeploymentConfig.model_fields["source_ref_scope"].annotation
+    lambdas = Settings.model_fields["source_ref_scope"].annotation
+
+    assert get_args(deployment) == get_args(lambdas) == ("bucket", "project")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("noncurrent_version_expiration_days", 0),
+        ("noncurrent_version_expiration_days", True),
+        ("noncurrent_version_expiration_days", "thirty"),
+        ("source_ref_scope", "everywhere"),
+    ],
+)
+def test_an_invalid_data_hygiene_or_source_ref_setting_fails_synth_naming_the_key(
+    key: str, value: object
+) -> None:
+    with pytest.raises(ContextError) as raised:
+        config_from_context({**VALID, key: value})
+
+    assert f"context key '{key}'" in str(raised.value)
+
+
+def test_noncurrent_versions_must_outlive_the_quota_queue_of_a_job_that_pinned_one() -> None:
+    with pytest.raises(ContextError) as raised:
+        config_from_context(
+            {**VALID, "noncurrent_version_expiration_days": "1", "create_queue_max_hours": "24"}
+        )
+
+    assert "noncurrent_version_expiration_days (1 days) must exceed create_queue_max_hours (24 h)" in str(
+        raised.value
+    )
+    assert config_from_context({**VALID, "noncurrent_version_expiration_days": "2"})

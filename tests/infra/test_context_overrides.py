@@ -26,6 +26,8 @@ OVERRIDES: dict[str, Any] = {
     "create_queue_max_hours": "2",
     "wait_rearm_hours": "6",
     "notification_emails": "ops@example.com, ml-team@example.com",
+    "noncurrent_version_expiration_days": "7",
+    "source_ref_scope": "project",
 }
 TEAM_B_LABELING_JOBS = "arn:aws:sagemaker:us-east-1:123456789012:labeling-job/team-b-*"
 TEAM_B_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:team-b-labeling-job"
@@ -77,7 +79,9 @@ def test_layer_prices_and_prefix_reach_the_functions(variant: CloudAssembly) -> 
     _, properties = variant.function("team-b-reconcile")
     variables = properties["Environment"]["Variables"]
 
-    assert render(properties["Layers"])[0].endswith("AWSLambdaPowertoolsPythonV3-python313-arm64:40")
+    assert [layer for layer in render(properties["Layers"]) if layer.startswith("arn:")] == [
+        "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:40"
+    ]
     assert json.loads(variables[ENVIRONMENT_VARIABLES["default_prices"]]) == {
         "task_price_usd": 0.048,
         "object_fee_usd": 0.08,
@@ -91,6 +95,21 @@ def test_destroy_and_retention_apply_to_the_data_and_the_logs(variant: CloudAsse
             assert resource["DeletionPolicy"] == "Delete", logical_id
     for log_group in variant.resources("AWS::Logs::LogGroup").values():
         assert log_group["Properties"]["RetentionInDays"] == 30
+    # cdk destroy may delete the table only if it is not protected.
+    (table,) = variant.resources("AWS::DynamoDB::Table").values()
+    assert table["Properties"].get("DeletionProtectionEnabled", False) is False
+
+
+def test_noncurrent_versions_expire_after_the_configured_days_and_the_source_ref_scope_reaches_the_functions(
+    variant: CloudAssembly,
+) -> None:
+    for logical_id, bucket in variant.resources("AWS::S3::Bucket").items():
+        rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+        assert [r["NoncurrentVersionExpiration"] for r in rules if "NoncurrentVersionExpiration" in r] == [
+            {"NoncurrentDays": 7}
+        ], logical_id
+    for properties in (p["Properties"] for p in variant.resources("AWS::Lambda::Function").values()):
+        assert properties["Environment"]["Variables"][ENVIRONMENT_VARIABLES["source_ref_scope"]] == "project"
 
 
 def test_the_variant_passes_cdk_nag_too(variant: CloudAssembly) -> None:
@@ -171,3 +190,11 @@ def test_notification_emails_subscribe_to_the_deployments_topic_and_the_alarms_f
     # The stalled-job and budget alarms read one reconciler run per period: the 5-minute interval.
     for name in ("team-b-stalled-jobs", "team-b-budget-exceeded"):
         assert {query["MetricStat"]["Period"] for query in alarms[name]["Metrics"]} == {300}
+
+
+def test_the_ground_truth_role_writes_only_under_this_prefixs_job_folders(variant: CloudAssembly) -> None:
+    (role_id,) = [r for r in variant.resources("AWS::IAM::Role") if r.startswith("GroundTruthRole")]
+
+    (write,) = [s for s in variant.role_statements(role_id) if "s3:PutObject" in as_list(s["Action"])]
+    (resource,) = as_list(write["Resource"])
+    assert resource.endswith("/*/team-b-*/*")

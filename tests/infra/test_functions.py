@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,8 +10,11 @@ from aws_cdk.assertions import Match, Template
 
 from infra.functions import (
     FUNCTION_SPECS,
+    LAMBDA_DEPS_DIR,
     POWERTOOLS_ENVIRONMENT,
     FunctionSpec,
+    LambdaDependenciesMissing,
+    lambda_dependencies_code,
     powertools_ssm_parameter,
     powertools_version,
 )
@@ -71,12 +75,33 @@ def test_function_uses_the_powertools_layer_resolved_from_awss_ssm_parameter_at_
     _, properties = assembly.function(name)
     parameters = assembly.template["Parameters"]
 
-    ((layer,),) = [properties["Layers"]]
-    parameter = parameters[layer["Ref"]]
+    (parameter,) = [parameters[layer["Ref"]] for layer in properties["Layers"] if layer["Ref"] in parameters]
     assert parameter == {
         "Type": "AWS::SSM::Parameter::Value<String>",
         "Default": powertools_ssm_parameter(powertools_version()),
     }
+
+
+@pytest.mark.parametrize("name", FUNCTION_NAMES)
+def test_function_uses_labelchains_dependency_layer_built_for_its_runtime_and_architecture(
+    assembly: CloudAssembly, name: str
+) -> None:
+    _, properties = assembly.function(name)
+    layers = assembly.resources("AWS::Lambda::LayerVersion")
+
+    (layer,) = [layers[ref["Ref"]]["Properties"] for ref in properties["Layers"] if ref["Ref"] in layers]
+    assert len(properties["Layers"]) == 2  # with the Powertools layer
+    assert layer["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_synth_without_the_built_dependency_layer_says_to_run_make_setup(tmp_path: Path) -> None:
+    with pytest.raises(LambdaDependenciesMissing, match="run make setup"):
+        lambda_dependencies_code(tmp_path / "lambda-deps")
+
+
+def test_the_dependency_layer_build_directory_is_never_committed() -> None:
+    assert "build/" in (LAMBDA_DEPS_DIR.parent.parent / ".gitignore").read_text().splitlines()
 
 
 @pytest.mark.parametrize("name", FUNCTION_NAMES)
@@ -114,6 +139,7 @@ def test_environment_values_point_at_this_stacks_resources(assembly: CloudAssemb
     assert variables[ENVIRONMENT_VARIABLES["default_prices"]] == "{}"
     assert variables[ENVIRONMENT_VARIABLES["on_execution_failure"]] == "stop"
     assert variables[ENVIRONMENT_VARIABLES["reconcile_interval_minutes"]] == "15"
+    assert variables[ENVIRONMENT_VARIABLES["source_ref_scope"]] == "bucket"
 
 
 @pytest.mark.parametrize(
@@ -140,15 +166,18 @@ def test_functions_that_may_finalize_get_the_memory_and_time_to_read_a_large_out
 
 
 @pytest.mark.parametrize("name", FUNCTION_NAMES)
-def test_function_logs_to_its_own_retained_log_group_with_retention(
+def test_function_logs_to_its_own_retained_log_group_encrypted_with_the_stack_key(
     assembly: CloudAssembly, name: str
 ) -> None:
     _, properties = assembly.function(name)
     log_group_id = properties["LoggingConfig"]["LogGroup"]["Ref"]
     log_group = assembly.template["Resources"][log_group_id]
 
+    (key_id,) = assembly.resources("AWS::KMS::Key")
+
     assert log_group["Type"] == "AWS::Logs::LogGroup"
     assert log_group["Properties"]["RetentionInDays"] == 90
+    assert log_group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     assert log_group["DeletionPolicy"] == "Retain"
 
 
@@ -167,7 +196,8 @@ def test_functions_use_no_aws_managed_policies(assembly: CloudAssembly) -> None:
 
 
 def test_the_asset_is_the_labelchain_package_without_tests_or_caches(assembly: CloudAssembly) -> None:
-    (asset_dir,) = [path for path in assembly.directory.iterdir() if path.name.startswith("asset.")]
+    (_, create_job) = assembly.function("labelchain-create-job")
+    asset_dir = assembly.directory / f"asset.{create_job['Code']['S3Key'].removesuffix('.zip')}"
     files = [path.relative_to(asset_dir).as_posix() for path in asset_dir.rglob("*") if path.is_file()]
 
     assert "labelchain/settings.py" in files

@@ -229,7 +229,7 @@ def test_finalizing_functions_read_but_never_write_the_output_bucket(
         ("labelchain-execution-ended", {"StorageOutputBucket"}),
         ("labelchain-reconcile", {"StorageOutputBucket"}),
         ("labelchain-record-failure", set()),
-        ("labelchain-resolve-trigger", {"StorageDataBucket"}),
+        ("labelchain-resolve-trigger", set()),
         ("labelchain-prepare-dataset", {"StorageDataBucket"}),
         ("labelchain-compare-jobs", {"StorageOutputBucket"}),
     ],
@@ -318,30 +318,88 @@ def test_ground_truth_role_trusts_only_sagemaker_acting_for_this_account(templat
     )
 
 
-def test_ground_truth_role_reads_data_and_writes_output_but_deletes_nothing(assembly: CloudAssembly) -> None:
+def test_ground_truth_role_reads_data_and_only_its_own_jobs_output_and_deletes_nothing(
+    assembly: CloudAssembly,
+) -> None:
     data = f"<{_logical_id(assembly, 'AWS::S3::Bucket', 'StorageDataBucket')}.Arn>"
     output = f"<{_logical_id(assembly, 'AWS::S3::Bucket', 'StorageOutputBucket')}.Arn>"
     statements = assembly.role_statements(_ground_truth_role(assembly))
 
-    (write,) = _granting(statements, "s3:PutObject")
-    reads = _granting(statements, "s3:GetObject*")
-    assert as_list(write["Resource"]) == [f"{output}/*"]
-    assert {r for s in reads for r in as_list(s["Resource"])} == {data, f"{data}/*", output, f"{output}/*"}
-    assert not {a for a in _actions(statements) if "Delete" in a and a.startswith("s3:")}
+    s3 = {
+        (action, resource)
+        for statement in statements
+        for action in as_list(statement["Action"])
+        if action.startswith("s3:")
+        for resource in as_list(statement["Resource"])
+    }
+    job_output = f"{output}/*/labelchain-*/*"
+    assert s3 == {
+        ("s3:ListBucket", data),
+        ("s3:GetBucketLocation", data),
+        ("s3:ListBucket", output),
+        ("s3:GetBucketLocation", output),
+        ("s3:GetObject", f"{data}/*"),
+        ("s3:GetObject", job_output),
+        ("s3:PutObject", job_output),
+        ("s3:AbortMultipartUpload", job_output),
+    }
 
 
-def test_ground_truth_role_runs_auto_labeling_jobs_in_this_account_and_region(
+def test_ground_truth_role_holds_no_sagemaker_action_as_aws_documents_for_automated_labeling(
     assembly: CloudAssembly,
 ) -> None:
+    # AWS's execution-role guide asks only for iam:PassRole of the role to SageMaker (tested below) for
+    # the training and inference jobs of automated data labeling; its managed policy has no sagemaker:.
     statements = assembly.role_statements(_ground_truth_role(assembly))
 
-    (training,) = _granting(statements, "sagemaker:CreateTrainingJob")
-    assert {"sagemaker:CreateTransformJob", "sagemaker:CreateModel"} <= set(training["Action"])
-    assert set(as_list(training["Resource"])) == {
-        f"arn:aws:sagemaker:us-east-1:123456789012:{kind}/*"
-        for kind in ("training-job", "transform-job", "model")
+    assert not {a for a in _actions(statements) if a.startswith("sagemaker:")}
+
+
+def test_ground_truth_role_uses_only_the_stack_key_without_re_encrypt(assembly: CloudAssembly) -> None:
+    key = f"<{_logical_id(assembly, 'AWS::KMS::Key', 'StorageKey')}.Arn>"
+    statements = assembly.role_statements(_ground_truth_role(assembly))
+
+    (kms,) = [s for s in statements if any(a.startswith("kms:") for a in as_list(s["Action"]))]
+    assert as_list(kms["Resource"]) == [key]
+    assert set(as_list(kms["Action"])) == {
+        "kms:Encrypt",
+        "kms:Decrypt",
+        "kms:GenerateDataKey*",
+        "kms:DescribeKey",
     }
-    assert "sagemaker:CreateLabelingJob" not in _actions(statements)
+
+
+UNUSED_ACTIONS = ("kms:ReEncrypt", "s3:PutObjectLegalHold", "s3:PutObjectRetention", "s3:BypassGovernance")
+"""Actions no LabelChain role uses: CDK's grant helpers would add them (key re-encryption, object lock)."""
+ABORTING_ROLES = {"labelchain-prepare-dataset"}
+"""Only PrepareDataset uploads in parts (its manifest parts); the Ground Truth role aborts its own."""
+
+
+def test_no_role_holds_re_encrypt_or_object_lock_actions_and_only_multipart_writers_may_abort(
+    assembly: CloudAssembly,
+) -> None:
+    roles = {name: assembly.function_role_statements(name) for name in FUNCTIONS}
+    for role_id in assembly.resources("AWS::IAM::Role"):
+        if not role_id.startswith("Functions"):
+            roles[role_id] = assembly.role_statements(role_id)
+
+    for name, statements in roles.items():
+        actions = _actions(statements)
+        assert not {a for a in actions if a.startswith(UNUSED_ACTIONS)}, name
+        aborts = {a for a in actions if a.startswith("s3:Abort")}
+        if name in ABORTING_ROLES or name.startswith("GroundTruthRole"):
+            assert aborts == {"s3:AbortMultipartUpload"}, name
+        else:
+            assert not aborts, name
+
+
+def test_resolve_trigger_reads_project_settings_from_the_table_not_from_s3(assembly: CloudAssembly) -> None:
+    table = f"<{_logical_id(assembly, 'AWS::DynamoDB::Table', 'JobsTable')}.Arn>"
+    statements = assembly.function_role_statements("labelchain-resolve-trigger")
+
+    (get_item,) = _granting(statements, "dynamodb:GetItem")
+    assert table in as_list(get_item["Resource"])
+    assert not {a for a in _actions(statements) if a.startswith("s3:")}
 
 
 def test_ground_truth_role_passes_only_itself_and_only_to_sagemaker(assembly: CloudAssembly) -> None:

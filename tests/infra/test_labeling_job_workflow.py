@@ -188,7 +188,7 @@ def test_failed_and_stopped_jobs_fail_the_execution_with_finalizes_error_and_rea
 
 
 @pytest.mark.parametrize(
-    ("state", "function", "parameters", "result_path"),
+    ("state", "function", "parameters", "result_selector", "result_path"),
     [
         (
             S.CREATE_JOB,
@@ -201,27 +201,41 @@ def test_failed_and_stopped_jobs_fail_the_execution_with_finalizes_error_and_rea
                     "start_time.$": "$$.Execution.StartTime",
                 },
             },
+            None,
             "$",
         ),
-        (S.FINALIZE, "finalize-job", {"job_name.$": "$.job_name", "project.$": "$.project"}, "$.result"),
         (
+            S.FINALIZE,
+            "finalize-job",
+            {"job_name.$": "$.job_name", "project.$": "$.project"},
+            None,
+            "$.result",
+        ),
+        (
+            # RecordFailure's readable error replaces the caught one at $.error (ExecutionFailed reads it).
             S.RECORD_FAILURE,
             "record-failure",
             {"state.$": "$", "execution": {"id.$": "$$.Execution.Id", "name.$": "$$.Execution.Name"}},
-            "$.recorded",
+            {"Error.$": "$.error", "Cause.$": "$.cause"},
+            "$.error",
         ),
     ],
 )
 def test_each_task_honours_the_handler_contract(
-    states: dict[str, Any], state: str, function: str, parameters: dict[str, Any], result_path: str
+    states: dict[str, Any],
+    state: str,
+    function: str,
+    parameters: dict[str, Any],
+    result_selector: dict[str, Any] | None,
+    result_path: str,
 ) -> None:
     task = states[state]
 
     assert task["Type"] == "Task"
     assert task["Resource"] == f"{ARN}{function}"  # the function ARN itself: the response is the payload
     assert task["Parameters"] == parameters
+    assert task.get("ResultSelector") == result_selector
     assert task["ResultPath"] == result_path
-    assert "ResultSelector" not in task
     assert "OutputPath" not in task
 
 

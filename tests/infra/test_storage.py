@@ -176,3 +176,81 @@ def test_s3_log_delivery_may_write_each_source_bucket_under_its_own_prefix(
                 },
             },
         )
+
+
+SSE = "s3:x-amz-server-side-encryption"
+SSE_KEY = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+
+
+@pytest.mark.parametrize("bucket", ["DataBucket", "OutputBucket"])
+def test_uploads_that_ask_for_another_key_or_encryption_are_denied(
+    assembly: CloudAssembly, bucket: str
+) -> None:
+    logical_id, _ = _bucket(assembly, bucket)
+    key_arn = {"Fn::GetAtt": [_key_logical_id(assembly), "Arn"]}
+    (policy,) = [
+        p
+        for p in assembly.resources("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": logical_id}
+    ]
+
+    denials = [
+        statement["Condition"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Deny" and statement["Action"] == "s3:PutObject"
+    ]
+    assert sorted(denials, key=str) == sorted(
+        [
+            # a key is named and it is not the stack key
+            {"Null": {SSE_KEY: "false"}, "StringNotEquals": {SSE_KEY: key_arn}},
+            # an encryption is named and it is not SSE-KMS
+            {"Null": {SSE: "false"}, "StringNotEquals": {SSE: "aws:kms"}},
+            # SSE-KMS without a key would use aws/s3, not the bucket default (the stack key)
+            {"Null": {SSE: "false", SSE_KEY: "true"}},
+        ],
+        key=str,
+    )
+
+
+@pytest.mark.parametrize("bucket", ["DataBucket", "OutputBucket", "AccessLogBucket"])
+def test_replaced_object_versions_expire_after_30_days_by_default(
+    assembly: CloudAssembly, bucket: str
+) -> None:
+    _, resource = _bucket(assembly, bucket)
+
+    rules = resource["Properties"]["LifecycleConfiguration"]["Rules"]
+    expiring = [rule for rule in rules if "NoncurrentVersionExpiration" in rule]
+    assert [(rule["Status"], rule["NoncurrentVersionExpiration"]) for rule in expiring] == [
+        ("Enabled", {"NoncurrentDays": 30})
+    ]
+
+
+def test_the_key_lets_cloudwatch_logs_use_it_only_for_this_accounts_log_groups(
+    assembly: CloudAssembly,
+) -> None:
+    (key,) = assembly.resources("AWS::KMS::Key").values()
+
+    (statement,) = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Principal")
+        == {"Service": {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}}
+    ]
+    assert statement["Condition"] == {
+        "ArnLike": {
+            "kms:EncryptionContext:aws:logs:arn": {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        ":logs:",
+                        {"Ref": "AWS::Region"},
+                        ":",
+                        {"Ref": "AWS::AccountId"},
+                        ":log-group:*",
+                    ],
+                ]
+            }
+        }
+    }

@@ -84,8 +84,11 @@ def test_table_has_point_in_time_recovery_ttl_and_the_stack_key(assembly: CloudA
     }
 
 
-def test_table_is_retained_when_the_stack_is_deleted(assembly: CloudAssembly) -> None:
+def test_table_is_retained_when_the_stack_is_deleted_and_refuses_deletion_until_unprotected(
+    assembly: CloudAssembly,
+) -> None:
     (table,) = assembly.resources("AWS::DynamoDB::Table").values()
 
     assert table["DeletionPolicy"] == "Retain"
     assert table["UpdateReplacePolicy"] == "Retain"
+    assert table["Properties"]["DeletionProtectionEnabled"] is True

@@ -99,6 +99,8 @@ def create_table(dynamodb: Any, table_name: str = TEST_SETTINGS.table_name) -> N
 def create_buckets(s3: Any) -> None:
     for bucket in (TEST_SETTINGS.data_bucket, TEST_SETTINGS.output_bucket):
         s3.create_bucket(Bucket=bucket)
+        # Versioned like the stack's buckets: CreateJob labels the manifest version it validated.
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
 
 
 def manifest_lines(count: int, prefix: str = "birds/images") -> list[str]:

@@ -1,4 +1,7 @@
-"""Write a labeling job's S3 output in Ground Truth's documented layout (for RecordMetrics tests)."""
+"""Write a labeling job's S3 output in Ground Truth's documented layout (for RecordMetrics tests).
+
+Test data, not the emulator: worker answers carry only the fields LabelChain reads (``workerId``,
+``acceptanceTime``, ``submissionTime``, ``timeSpentInSeconds``) and a fixed time per answer."""
 
 from __future__ import annotations
 
@@ -16,6 +19,21 @@ def _box_label(boxes: int) -> dict[str, Any]:
             {"class_id": 0, "left": 10 * i, "top": 10, "width": 50, "height": 40} for i in range(boxes)
         ],
     }
+
+
+def _worker_response(workers: int, seconds: float) -> str:
+    """One human-labeled object's ``{"answers": [...]}``: ``workers`` answers of ``seconds`` each."""
+    answers = [
+        {
+            "workerId": f"private.us-east-1.test-worker-{worker}",
+            "acceptanceTime": "2026-11-28T12:00:00.000Z",
+            "submissionTime": f"2026-11-28T12:{int(seconds) // 60:02d}:{int(seconds) % 60:02d}.000Z",
+            "timeSpentInSeconds": seconds,
+            "answerContent": {"boundingBox": {"boundingBoxes": []}},
+        }
+        for worker in range(1, workers + 1)
+    ]
+    return json.dumps({"answers": answers})
 
 
 def _metadata(job_name: str, boxes: int, human: bool) -> dict[str, Any]:
@@ -36,11 +54,14 @@ def write_bounding_box_output(
     iterations: Sequence[tuple[int, int]],
     label_attribute: str = "category",
     boxes_per_object: int = 2,
+    seconds_per_answer: float | None = None,
+    workers_per_object: int = 1,
 ) -> str:
     """Write consolidation responses, auto-annotator output and the output manifest.
 
-    ``iterations`` holds ``(human objects, machine objects)`` per iteration (1-based). Returns the
-    output manifest URI.
+    ``iterations`` holds ``(human objects, machine objects)`` per iteration (1-based). With
+    ``seconds_per_answer`` (below an hour), every human-labeled object also gets a worker-response file
+    of ``workers_per_object`` answers taking that long each. Returns the output manifest URI.
     """
     bucket = TEST_SETTINGS.output_bucket
     base = f"{project}/{job_name}"
@@ -55,6 +76,10 @@ def write_bounding_box_output(
                 {"datasetObjectId": str(next_id), "consolidatedAnnotation": {"content": label}}
             )
             manifest_lines.append({"source-ref": f"s3://data/{next_id}.jpg", **label})
+            if seconds_per_answer is not None:
+                key = f"{base}/annotations/worker-response/iteration-{number}/{next_id}/"
+                body = _worker_response(workers_per_object, seconds_per_answer)
+                s3.put_object(Bucket=bucket, Key=key + "2026-11-28_12:00:00.json", Body=body)
             next_id += 1
         if consolidated:
             key = f"{base}/annotations/consolidated-annotation/consolidation-response/iteration-{number}/"

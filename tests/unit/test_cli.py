@@ -27,6 +27,16 @@ ROOT = Path(__file__).resolve().parents[2]
 LAMBDAS = ROOT / "lambdas"
 BIRD_JOB: dict[str, Any] = json.loads((ROOT / "examples" / "bird-bounding-box.json").read_text())
 EXPERIMENT: dict[str, Any] = json.loads((ROOT / "examples" / "experiment-birds.json").read_text())
+VENDOR_BIRD_JOB: dict[str, Any] = {
+    **BIRD_JOB,
+    "workforce": {
+        "kind": "vendor",
+        "workteam_arn": "arn:aws:sagemaker:us-east-1:111122223333:workteam/vendor-crowd/bird-vendor",
+        "workers_per_object": 1,
+        "price_per_object_usd": "0.06",
+    },
+}
+"""The bird job labeled by a vendor at 0.06 USD per human-labeled object: priced before it runs."""
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -71,7 +81,17 @@ def test_the_top_level_help_lists_the_subcommands_in_order(capsys: pytest.Captur
 
     listed = [line.split()[0] for line in out.splitlines() if line.startswith("    ") and line[4] != " "]
     assert code == 0
-    assert listed == ["validate", "start", "status", "stop", "jobs", "report", "cost", "doctor"]
+    assert listed == [
+        "validate",
+        "start",
+        "status",
+        "stop",
+        "jobs",
+        "report",
+        "cost",
+        "doctor",
+        "project-settings",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -145,15 +165,29 @@ def test_elapsed_times_are_short(seconds: float, text: str) -> None:
 def test_validate_counts_a_local_manifest_and_prices_the_range(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write(tmp_path, "job.json", BIRD_JOB)
+    path = write(tmp_path, "job.json", VENDOR_BIRD_JOB)
     local = manifest(tmp_path, 1300)
 
     code, out, err = run(capsys, "validate", path, "--manifest-file", local)
 
     assert code == 0, err
     assert f"objects:       1,300 (counted in {local})" in out
-    assert "expected cost: 132.08 USD to 244.40 USD" in out  # 260 × 0.188 + 1,040 × 0.08; 1,300 × 0.188
-    assert "least: 132.08 USD: 260 by people (the validation sample), 1,040 by the model" in out
+    # docs/COST.md: a human-labeled object pays the fee 0.08 + the vendor's 0.06, a machine-labeled one 0.08
+    assert "expected cost: 119.60 USD to 182.00 USD" in out  # 260 × 0.14 + 1,040 × 0.08; 1,300 × 0.14
+    assert "least: 119.60 USD: 260 by people (the validation sample), 1,040 by the model" in out
+
+
+def test_validate_prices_a_private_team_without_a_labor_rate_at_the_object_fee_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "job.json", BIRD_JOB)
+    local = manifest(tmp_path, 1300)
+
+    code, out, err = run(capsys, "validate", path, "--manifest-file", local)
+
+    assert code == 0, err
+    assert "expected cost: 104.00 USD\n" in out  # 1,300 × 0.08, whoever labels them
+    assert "labor not priced (set prices.labor_rate_usd_per_hour)" in out
 
 
 def test_validate_reports_a_bad_manifest_line_as_create_job_does(
@@ -194,13 +228,15 @@ def test_validate_an_experiment_prices_its_three_jobs_and_checks_its_parts(
     assert "valid Experiment input (PrepareDataset's model)" in out
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.split()[:1]}
     assert rows["initial"][1] == rows["pretrained"][1] == rows["control"][1] == "1,250"
-    assert rows["total"][1:] == ["381.00", "USD", "705.00", "USD"]
+    # 3 jobs × 1,250 objects × 0.08; the team's labor (20 USD per worker hour) is priced once it ran
+    assert rows["total"][1:] == ["300.00", "USD", "300.00", "USD"]
+    assert "priced from worker time once the job ran (not in this range)" in out
     assert too_small == 2
     assert "parts of 1,000" in err
 
 
 def test_validate_json_says_what_it_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write(tmp_path, "job.json", {**BIRD_JOB, "budget_usd": "200"})
+    path = write(tmp_path, "job.json", {**VENDOR_BIRD_JOB, "budget_usd": "200"})
 
     code, out, _ = run(capsys, "validate", path, "--objects", "1250", "--json")
 
@@ -208,7 +244,8 @@ def test_validate_json_says_what_it_found(tmp_path: Path, capsys: pytest.Capture
     assert code == 0
     assert document["valid"] is True
     assert document["objects_source"] == "--objects"
-    assert document["expected_cost_usd"] == {"least": "127.0000", "most": "235.0000"}
+    # 250 × (0.08 + 0.06) + 1,000 × 0.08; 1,250 × (0.08 + 0.06)
+    assert document["expected_cost_usd"] == {"least": "115.0000", "most": "175.0000"}
     assert document["budget_usd"] == "200"
     assert document["jobs"]["job"]["validation_objects"] == 250
 

@@ -23,7 +23,7 @@ from labelchain.core.comparison import (
 )
 from labelchain.core.cost import compute_cost
 from labelchain.core.experiment import ROLES
-from labelchain.core.prices import DEFAULT_PRICES
+from labelchain.core.prices import MECHANICAL_TURK_TUTORIAL_PRICES as TUTORIAL_PRICES
 from labelchain.core.records import Counters, IterationRow, JobRecord
 from labelchain.core.report_markdown import render_markdown
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
@@ -69,7 +69,7 @@ def tutorial_record(
             machine_objects=machine_objects,
             workers_per_object=WORKERS,
             task_price_usd=TASK_PRICE,
-            prices=DEFAULT_PRICES,
+            prices=TUTORIAL_PRICES,
             iterations=iteration_count,
         )
 
@@ -90,7 +90,7 @@ def tutorial_record(
             "workers_per_object": WORKERS,
             "task_price_usd": str(TASK_PRICE),
         },
-        "prices": DEFAULT_PRICES,
+        "prices": TUTORIAL_PRICES,
         "initial_model_source": "job:initial" if role == "pretrained" else "none",
         "initial_model_arn": model_arn("initial") if role == "pretrained" else None,
         "status": "Completed",
@@ -233,7 +233,7 @@ def test_the_prices_used_are_named_once_for_the_jobs_they_priced() -> None:
     (used,) = tutorial_comparison().prices
 
     assert used.roles == ["initial", "pretrained", "control"]
-    assert used.price_table == DEFAULT_PRICES
+    assert used.price_table == TUTORIAL_PRICES
     assert (used.workers_per_object, used.task_price_usd) == (5, "0.036")
 
 
@@ -418,7 +418,7 @@ def test_the_comparison_survives_a_json_round_trip() -> None:
         "| duration | 4 h 10 min (15,000 s) |",
         "| duration | 8 h 0 min (28,800 s) |",
         "| active-learning iterations | 5 |",
-        "| 3 | 0 | 1,000 | 2,000 | 0.00 USD | 80.00 USD | 80.00 USD |",
+        "| 3 | 0 | 1,000 | 2,000 | n/a | 0.00 USD | 80.00 USD | 80.00 USD |",
         f"| labeling job | `{job_name('control')}` |",
         f"| initial model | `{model_arn('initial')}` |",
         "`aws-gt-tutorial-2019` (initial, pretrained, control): 0.08 USD Ground Truth fee per labeled "

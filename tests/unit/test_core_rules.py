@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from labelchain.core.catalog import CATALOG, TaskType, spec_for
-from labelchain.core.job_input import JobInput, PublicWorkforce, TaskSpec, parse_job_input
+from labelchain.core.job_input import JobInput, TaskSpec, VendorWorkforce, parse_job_input
 from labelchain.core.json_stream import MalformedJsonStreamError
 from labelchain.core.manifest import MAX_LINE_BYTES, MAX_REPORTED_PROBLEMS, ManifestProblem, scan_manifest
 from labelchain.core.naming import MAX_JOB_NAME_LENGTH, job_name_for_execution
@@ -192,6 +192,17 @@ def test_bounding_box_prices_are_the_fourteen_documented_ones() -> None:
             "0.480", "0.600", "0.720", "0.840", "0.960", "1.080", "1.200",
         )
     )  # fmt: skip
+
+
+def test_semantic_segmentation_with_auto_labeling_takes_at_most_20_labels_the_others_50() -> None:
+    limits = {t: (spec.max_labels, spec.max_labels_with_auto_labeling) for t, spec in CATALOG.items()}
+
+    assert limits == {
+        TaskType.BOUNDING_BOX: (50, 50),
+        TaskType.IMAGE_CLASSIFICATION: (50, 50),
+        TaskType.TEXT_CLASSIFICATION: (50, 50),
+        TaskType.SEMANTIC_SEGMENTATION: (50, 20),
+    }
 
 
 def test_only_text_classification_reads_inline_text_from_the_manifest() -> None:
@@ -478,31 +489,26 @@ def test_every_labeling_job_example_parses(example: Path) -> None:
     assert isinstance(job_input, JobInput)
 
 
-def test_the_bird_example_is_the_tutorials_public_bounding_box_job() -> None:
+def test_the_bird_example_is_the_tutorials_bounding_box_job_for_a_private_team() -> None:
     job_input = parse_job_input(json.loads((EXAMPLES / "bird-bounding-box.json").read_text()))
 
     assert job_input.task.type is TaskType.BOUNDING_BOX
-    assert job_input.workforce.kind == "public"
+    assert job_input.workforce.kind == "private"
     assert job_input.workforce.workers_per_object == 3
-    assert job_input.workforce.price_per_task_usd == Decimal("0.036")
     assert job_input.task.label_attribute == "category"
     assert job_input.task_time_limit_seconds == 300
     assert job_input.task_availability_lifetime_seconds == 21_600
     assert job_input.max_concurrent_tasks == 200
-    assert job_input.workforce.content_classifiers == [
-        "FreeOfPersonallyIdentifiableInformation",
-        "FreeOfAdultContent",
-    ]
 
 
-def test_a_price_given_as_a_json_number_is_read_exactly() -> None:
-    raw = json.loads((EXAMPLES / "bird-bounding-box.json").read_text())
-    raw["workforce"]["price_per_task_usd"] = 0.036
+def test_a_vendor_price_given_as_a_json_number_is_read_exactly() -> None:
+    raw = json.loads((EXAMPLES / "text-classification-vendor.json").read_text())
+    raw["workforce"]["price_per_object_usd"] = 0.036
 
     job_input = parse_job_input(raw)
 
-    assert isinstance(job_input.workforce, PublicWorkforce)
-    assert job_input.workforce.price_per_task_usd == Decimal("0.036")
+    assert isinstance(job_input.workforce, VendorWorkforce)
+    assert job_input.workforce.price_per_object_usd == Decimal("0.036")
 
 
 def test_omitted_fields_take_the_documented_defaults() -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal, localcontext
 import pytest
 from pydantic import ValidationError
 
-from labelchain.core.cost import CostBreakdown, compute_cost, sum_breakdowns
+from labelchain.core.cost import CostBreakdown, compute_cost
 from labelchain.core.prices import (
     DEFAULT_PRICES,
     PriceOverrides,
@@ -17,13 +17,16 @@ from labelchain.core.prices import (
     resolve_prices,
     task_price_usd_for,
 )
+from labelchain.core.prices import (
+    MECHANICAL_TURK_TUTORIAL_PRICES as TUTORIAL_PRICES,
+)
 
 TUTORIAL_TASK_PRICE = Decimal("0.036")
 TUTORIAL_WORKERS = 5
 
 
 def tutorial_cost(
-    human: int, machine: int, iterations: int = 0, prices: PriceTable = DEFAULT_PRICES
+    human: int, machine: int, iterations: int = 0, prices: PriceTable = TUTORIAL_PRICES
 ) -> CostBreakdown:
     return compute_cost(
         human_objects=human,
@@ -38,12 +41,15 @@ def tutorial_cost(
 # --- the tutorial's constants ------------------------------------------------------------------
 
 
-def test_default_prices_are_the_tutorial_prices() -> None:
-    """Given no overrides, then the object fee is 0.08 USD, compute is free and the table is named."""
-    assert DEFAULT_PRICES.version == "aws-gt-tutorial-2019"
+def test_default_prices_are_cost_model_v2_with_the_flat_fee_and_no_labor_rate() -> None:
+    """Given no overrides, then the table is named for the cost model, the object fee is 0.08 USD,
+    compute is free and labor is not priced; the Mechanical Turk table is kept for history."""
+    assert DEFAULT_PRICES.version == "labelchain-cost-v2"
     assert DEFAULT_PRICES.object_fee_usd == Decimal("0.08")
     assert DEFAULT_PRICES.auto_labeling_compute_usd_per_iteration == 0
-    assert DEFAULT_PRICES.task_price_usd is None
+    assert (DEFAULT_PRICES.task_price_usd, DEFAULT_PRICES.labor_rate_usd_per_hour) == (None, None)
+    assert TUTORIAL_PRICES.version == "aws-gt-tutorial-2019"
+    assert "Mechanical Turk" in TUTORIAL_PRICES.source
 
 
 def test_one_human_labeled_object_costs_the_fee_plus_five_tasks() -> None:
@@ -118,7 +124,7 @@ def test_zero_objects_cost_nothing_and_save_zero_percent() -> None:
 def test_compute_charge_is_added_per_iteration_and_reduces_the_saving() -> None:
     """Given 2.50 USD compute per iteration, when 3 iterations ran, then 7.50 is added to the total only."""
     prices = resolve_prices(
-        DEFAULT_PRICES, PriceOverrides(auto_labeling_compute_usd_per_iteration=Decimal("2.5"))
+        TUTORIAL_PRICES, PriceOverrides(auto_labeling_compute_usd_per_iteration=Decimal("2.5"))
     )
 
     breakdown = tutorial_cost(human=250, machine=1000, iterations=3, prices=prices)
@@ -133,7 +139,7 @@ def test_compute_charge_is_added_per_iteration_and_reduces_the_saving() -> None:
 def test_compute_that_outweighs_the_saving_gives_a_negative_saving() -> None:
     """Given compute dearer than the labels it saved, then the saving is negative, not clipped to 0."""
     prices = resolve_prices(
-        DEFAULT_PRICES, PriceOverrides(auto_labeling_compute_usd_per_iteration=Decimal(100))
+        TUTORIAL_PRICES, PriceOverrides(auto_labeling_compute_usd_per_iteration=Decimal(100))
     )
 
     breakdown = tutorial_cost(human=0, machine=10, iterations=1, prices=prices)
@@ -155,7 +161,7 @@ def test_amounts_are_exact_and_carry_four_decimal_places() -> None:
         machine_objects=0,
         workers_per_object=3,
         task_price_usd=Decimal("0.0361"),
-        prices=DEFAULT_PRICES,
+        prices=TUTORIAL_PRICES,
     )
 
     assert breakdown.human_cost_usd == Decimal("1.3181")
@@ -165,7 +171,7 @@ def test_amounts_are_exact_and_carry_four_decimal_places() -> None:
 
 def test_saving_percent_rounds_half_up_to_two_places() -> None:
     """Given a saving of exactly 0.125 %, then it is reported as 0.13 % (half-up, not half-even 0.12)."""
-    prices = resolve_prices(DEFAULT_PRICES, PriceOverrides(object_fee_usd=Decimal(0)))
+    prices = resolve_prices(TUTORIAL_PRICES, PriceOverrides(object_fee_usd=Decimal(0)))
 
     breakdown = compute_cost(
         human_objects=799,
@@ -220,7 +226,7 @@ def test_invalid_input_is_refused_naming_the_parameter(parameter: str, value: ob
     }
 
     with pytest.raises(ValueError, match=parameter) as caught:
-        compute_cost(prices=DEFAULT_PRICES, **arguments)  # type: ignore[arg-type]
+        compute_cost(prices=TUTORIAL_PRICES, **arguments)  # type: ignore[arg-type]
 
     assert str(caught.value).startswith(parameter)
     assert allowed in str(caught.value)
@@ -268,7 +274,7 @@ def test_override_names_itself_in_the_version_and_changes_the_result() -> None:
 
     250 x (0.10 + 0.18) + 1000 x 0.10 = 70 + 100 = 170.00
     """
-    prices = resolve_prices(DEFAULT_PRICES, PriceOverrides(object_fee_usd=Decimal("0.10")))
+    prices = resolve_prices(TUTORIAL_PRICES, PriceOverrides(object_fee_usd=Decimal("0.10")))
 
     breakdown = tutorial_cost(human=250, machine=1000, prices=prices)
 
@@ -280,45 +286,45 @@ def test_override_names_itself_in_the_version_and_changes_the_result() -> None:
 
 def test_no_overrides_leave_the_table_unchanged() -> None:
     """Given no overrides (None or all fields unset), then the default table comes back as is."""
-    assert resolve_prices(DEFAULT_PRICES, None) == DEFAULT_PRICES
-    assert resolve_prices(DEFAULT_PRICES, PriceOverrides()) == DEFAULT_PRICES
+    assert resolve_prices(TUTORIAL_PRICES, None) == TUTORIAL_PRICES
+    assert resolve_prices(TUTORIAL_PRICES, PriceOverrides()) == TUTORIAL_PRICES
 
 
 def test_every_overridden_field_is_named_in_declaration_order() -> None:
     """Given several overrides, then the version names each of them."""
     prices = resolve_prices(
-        DEFAULT_PRICES,
+        TUTORIAL_PRICES,
         PriceOverrides(task_price_usd=Decimal("0.05"), object_fee_usd=Decimal("0.08")),
     )
 
     assert prices.version == "aws-gt-tutorial-2019+overrides(object_fee_usd,task_price_usd)"
-    assert prices.source == DEFAULT_PRICES.source
+    assert prices.source == TUTORIAL_PRICES.source
 
 
 def test_job_overrides_on_deployment_overrides_keep_both_in_the_version() -> None:
     """Given deployment overrides, when a job overrides again, then the version records both layers."""
     deployment = prices_from_json('{"object_fee_usd": 0.1}')
 
-    job = resolve_prices(deployment, PriceOverrides(task_price_usd=Decimal("0.02")))
+    job = resolve_prices(deployment, PriceOverrides(labor_rate_usd_per_hour=Decimal("32.5")))
 
-    assert job.version == ("aws-gt-tutorial-2019+overrides(object_fee_usd)+overrides(task_price_usd)")
+    assert job.version == ("labelchain-cost-v2+overrides(object_fee_usd)+overrides(labor_rate_usd_per_hour)")
     assert job.object_fee_usd == Decimal("0.1")
-    assert job.task_price_usd == Decimal("0.02")
+    assert job.labor_rate_usd_per_hour == Decimal("32.5")
 
 
 def test_public_task_price_from_the_request_wins_over_a_task_price_override() -> None:
     """Given a public-workforce job, then its request price is charged whatever the table says."""
-    prices = resolve_prices(DEFAULT_PRICES, PriceOverrides(task_price_usd=Decimal("0.5")))
+    prices = resolve_prices(TUTORIAL_PRICES, PriceOverrides(task_price_usd=Decimal("0.5")))
 
     assert task_price_usd_for(prices, Decimal("0.036")) == Decimal("0.036")
 
 
 def test_private_workforce_pays_the_overridden_task_price_or_nothing() -> None:
     """Given a private workforce (no request price), then the override applies, else tasks cost 0."""
-    overridden = resolve_prices(DEFAULT_PRICES, PriceOverrides(task_price_usd=Decimal("0.05")))
+    overridden = resolve_prices(TUTORIAL_PRICES, PriceOverrides(task_price_usd=Decimal("0.05")))
 
     assert task_price_usd_for(overridden, None) == Decimal("0.05")
-    assert task_price_usd_for(DEFAULT_PRICES, None) == 0
+    assert task_price_usd_for(TUTORIAL_PRICES, None) == 0
 
 
 # --- deployment defaults from JSON --------------------------------------------------------------
@@ -336,7 +342,7 @@ def test_json_numbers_become_exact_decimals() -> None:
     assert prices.object_fee_usd == Decimal("0.1")
     assert prices.auto_labeling_compute_usd_per_iteration == Decimal("1.25")
     assert prices.version == (
-        "aws-gt-tutorial-2019+overrides(object_fee_usd,auto_labeling_compute_usd_per_iteration)"
+        "labelchain-cost-v2+overrides(object_fee_usd,auto_labeling_compute_usd_per_iteration)"
     )
 
 
@@ -393,45 +399,3 @@ def test_record_whose_lines_do_not_add_up_is_refused() -> None:
 
     with pytest.raises(ValidationError, match="total_cost_usd"):
         CostBreakdown.model_validate(item)
-
-
-# --- per-iteration rows -------------------------------------------------------------------------
-
-
-def test_iteration_rows_add_up_to_the_job_total() -> None:
-    """Given job 2's iterations (200 and 50 human-only, then 1,000 machine), each priced with
-    iterations=1, then their sum equals the job priced with iterations=3, compute included."""
-    prices = resolve_prices(
-        DEFAULT_PRICES, PriceOverrides(auto_labeling_compute_usd_per_iteration=Decimal("1.25"))
-    )
-    rows = [
-        tutorial_cost(human=200, machine=0, iterations=1, prices=prices),
-        tutorial_cost(human=50, machine=0, iterations=1, prices=prices),
-        tutorial_cost(human=0, machine=1000, iterations=1, prices=prices),
-    ]
-
-    total = sum_breakdowns(rows)
-
-    assert total == tutorial_cost(human=250, machine=1000, iterations=3, prices=prices)
-    assert total.total_cost_usd == Decimal("148.75")  # 145 + 3 x 1.25
-
-
-def test_rows_priced_differently_cannot_be_added() -> None:
-    """Given rows with different task prices, then adding them fails naming the field."""
-    cheap = tutorial_cost(human=1, machine=0)
-    dear = compute_cost(
-        human_objects=1,
-        machine_objects=0,
-        workers_per_object=TUTORIAL_WORKERS,
-        task_price_usd=Decimal("0.048"),
-        prices=DEFAULT_PRICES,
-    )
-
-    with pytest.raises(ValueError, match=r"rows\[1\]\.task_price_usd"):
-        sum_breakdowns([cheap, dear])
-
-
-def test_no_rows_cannot_be_added() -> None:
-    """Given no rows, then there are no prices to name and adding them fails."""
-    with pytest.raises(ValueError, match="at least one"):
-        sum_breakdowns([])

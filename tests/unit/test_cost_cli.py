@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from labelchain.core.cost import CostBreakdown, compute_cost
-from labelchain.core.prices import DEFAULT_PRICES, PriceOverrides, resolve_prices
+from labelchain.core.prices import MECHANICAL_TURK_TUTORIAL_PRICES, PriceOverrides, resolve_prices
 from labelchain.cost import main
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
@@ -87,7 +87,8 @@ def test_json_output_matches_compute_cost(capsys: pytest.CaptureFixture[str]) ->
         machine_objects=1000,
         workers_per_object=5,
         task_price_usd=Decimal("0.036"),
-        prices=DEFAULT_PRICES,
+        prices=MECHANICAL_TURK_TUTORIAL_PRICES,
+        workforce_kind="public",
     )
     assert CostBreakdown.model_validate_json(output) == expected
 
@@ -100,7 +101,7 @@ def test_price_options_override_the_table_and_name_it(capsys: pytest.CaptureFixt
     )
 
     prices = resolve_prices(
-        DEFAULT_PRICES,
+        MECHANICAL_TURK_TUTORIAL_PRICES,
         PriceOverrides(object_fee_usd=Decimal("0.1"), auto_labeling_compute_usd_per_iteration=Decimal(2)),
     )
     breakdown = CostBreakdown.model_validate_json(output)
@@ -114,6 +115,7 @@ def test_price_options_override_the_table_and_name_it(capsys: pytest.CaptureFixt
         task_price_usd=Decimal("0.036"),
         prices=prices,
         iterations=3,
+        workforce_kind="public",
     )
 
 
@@ -142,12 +144,50 @@ def test_bad_argument_exits_2_naming_the_argument(
 
 
 def test_missing_required_argument_exits_2_naming_it(capsys: pytest.CaptureFixture[str]) -> None:
-    """Given no --task-price, then it exits 2 and says the argument is required."""
+    """Given no workforce, then it exits 2 and names the three ways to give one."""
     with pytest.raises(SystemExit) as caught:
         main(["--human", "1", "--machine", "1", "--workers", "1"])
 
     assert caught.value.code == 2
-    assert "the following arguments are required: --task-price" in capsys.readouterr().err
+    assert "one of the arguments --worker-hours --vendor-price --task-price is required" in (
+        capsys.readouterr().err
+    )
+
+
+def test_private_team_is_priced_by_worker_hours_with_hours_saved(capsys: pytest.CaptureFixture[str]) -> None:
+    """Given 3.5 worker hours at 30 USD for 250 human objects (1 worker) and 1,000 machine objects,
+    then labor is 105 USD, and without auto-labeling 5 x the hours (17.5) at 30 USD plus the fees."""
+    output = run_cli(
+        [
+            "--human",
+            "250",
+            "--machine",
+            "1000",
+            "--workers",
+            "1",
+            "--worker-hours",
+            "3.5",
+            "--labor-rate",
+            "30",
+        ],
+        capsys,
+    )
+
+    assert line_starting(output, "  of which labor").split()[-1] == "105.00"
+    assert line_starting(output, "total").split()[-1] == "205.00"  # 1,250 x 0.08 + 105
+    assert line_starting(output, "without auto-labeling").split()[-1] == "625.00"  # 100 + 17.5 x 30
+    assert line_starting(output, "worker hours saved").split()[-1] == "14.00"
+
+
+def test_vendor_is_priced_per_human_labeled_object(capsys: pytest.CaptureFixture[str]) -> None:
+    """Given a vendor at 0.12 USD per object, then human objects pay fee + 0.12 and no hours are shown."""
+    output = run_cli(
+        ["--human", "250", "--machine", "1000", "--workers", "2", "--vendor-price", "0.12"], capsys
+    )
+
+    assert line_starting(output, "human-labeled").split()[-1] == "50.00"  # 250 x (0.08 + 0.12)
+    assert line_starting(output, "without auto-labeling").split()[-1] == "250.00"
+    assert "worker hours" not in output
 
 
 def _run_module(argv: list[str]) -> subprocess.CompletedProcess[str]:

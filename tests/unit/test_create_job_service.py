@@ -1,5 +1,6 @@
 """Specification of CreateJob on good input: the exact request SageMaker receives, the files and record
 it leaves, how ``initial_model`` is resolved, and how a retried create finds its own job.
+(Which manifest version is labeled, and what a manifest may hold, is test_manifest_pinning.py.)
 
 moto gives S3 and DynamoDB; SageMaker is a botocore Stubber, so every request is checked against the
 API model and ``expected_params`` pins it exactly.
@@ -49,6 +50,9 @@ JOB_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/{JOB_NAME}"
 JOB_FILES = f"labelchain/birds/{JOB_NAME}"
 MANIFEST_KEY = "birds/half-a.manifest"
 MANIFEST_URI = f"s3://{TEST_SETTINGS.data_bucket}/{MANIFEST_KEY}"
+LABELED_MANIFEST_URI = f"s3://{TEST_SETTINGS.data_bucket}/{JOB_FILES}/input.manifest"
+"""The per-job copy of the validated manifest version: what Ground Truth is given."""
+BIRDERS = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/birders"
 EARLIER_JOB = "labelchain-birds-earlier-0a1b2c3d"
 EARLIER_MODEL = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/birds-earlier-model"
 SAGEMAKER_JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
@@ -83,6 +87,9 @@ def aws() -> Iterator[tuple[Any, Any, Any]]:
 def world(aws: tuple[Any, Any, Any]) -> Iterator[World]:
     s3, dynamodb, sagemaker = aws
     empty_account(s3, dynamodb)
+    s3.put_bucket_versioning(
+        Bucket=TEST_SETTINGS.data_bucket, VersioningConfiguration={"Status": "Enabled"}
+    )  # as the stack creates it: CreateJob labels one version
     s3.put_object(
         Bucket=TEST_SETTINGS.data_bucket, Key=MANIFEST_KEY, Body="\n".join(manifest_lines(1250)).encode()
     )
@@ -103,9 +110,11 @@ def world(aws: tuple[Any, Any, Any]) -> Iterator[World]:
 
 
 def bird_input(**changes: Any) -> dict[str, Any]:
-    """The bird example pointed at the test manifest, with top-level changes."""
+    """The bird example pointed at the test manifest, labeled by a private team of three, with top-level
+    changes."""
     raw = json.loads(EXAMPLE.read_text())
-    return {**raw, "manifest": MANIFEST_URI, **changes}
+    team = {"kind": "private", "workteam_arn": BIRDERS, "workers_per_object": 3}
+    return {**raw, "manifest": MANIFEST_URI, "workforce": team, **changes}
 
 
 def stored(world: World) -> JobRecord:
@@ -151,10 +160,7 @@ BIRD_REQUEST: dict[str, Any] = {
     "LabelingJobName": JOB_NAME,
     "LabelAttributeName": "category",
     "InputConfig": {
-        "DataSource": {"S3DataSource": {"ManifestS3Uri": MANIFEST_URI}},
-        "DataAttributes": {
-            "ContentClassifiers": ["FreeOfPersonallyIdentifiableInformation", "FreeOfAdultContent"]
-        },
+        "DataSource": {"S3DataSource": {"ManifestS3Uri": LABELED_MANIFEST_URI}},
     },
     "OutputConfig": {
         "S3OutputPath": "s3://labelchain-output/birds/",
@@ -163,7 +169,7 @@ BIRD_REQUEST: dict[str, Any] = {
     "RoleArn": "arn:aws:iam::123456789012:role/labelchain-ground-truth",
     "LabelCategoryConfigS3Uri": f"s3://labelchain-data/{JOB_FILES}/label-categories.json",
     "HumanTaskConfig": {
-        "WorkteamArn": "arn:aws:sagemaker:us-east-1:394669845002:workteam/public-crowd/default",
+        "WorkteamArn": BIRDERS,
         "UiConfig": {"UiTemplateS3Uri": f"s3://labelchain-data/{JOB_FILES}/worker-template.liquid.html"},
         "PreHumanTaskLambdaArn": "arn:aws:lambda:us-east-1:432418664414:function:PRE-BoundingBox",
         "TaskKeywords": ["image", "bounding box", "birds"],
@@ -178,7 +184,6 @@ BIRD_REQUEST: dict[str, Any] = {
                 "arn:aws:lambda:us-east-1:432418664414:function:ACS-BoundingBox"
             )
         },
-        "PublicWorkforceTaskPrice": {"AmountInUsd": {"Dollars": 0, "Cents": 3, "TenthFractionsOfACent": 6}},
     },
     "Tags": [
         {"Key": "labelchain:execution", "Value": EXECUTION_FINGERPRINT},
@@ -190,7 +195,8 @@ BIRD_REQUEST: dict[str, Any] = {
         )
     },
 }
-"""The bird example's CreateLabelingJob request, spelled out: ground-truth-facts.md field by field."""
+"""The bird example's CreateLabelingJob request (a private team), spelled out: ground-truth-facts.md field
+by field; Ground Truth reads the job's pinned copy of the manifest."""
 
 
 def test_the_bird_example_starts_exactly_the_documented_labeling_job(world: World) -> None:
@@ -243,12 +249,12 @@ def test_the_job_record_keeps_what_the_cost_report_needs(world: World) -> None:
     record = stored(world)
     assert record.object_count == 1250
     assert record.prices == DEFAULT_PRICES
-    assert record.prices.version == "aws-gt-tutorial-2019"
     assert record.workforce.model_dump() == {
-        "kind": "public",
-        "workteam_arn": "arn:aws:sagemaker:us-east-1:394669845002:workteam/public-crowd/default",
+        "kind": "private",
+        "workteam_arn": BIRDERS,
         "workers_per_object": 3,
-        "task_price_usd": "0.036",
+        "task_price_usd": "0",
+        "price_per_object_usd": None,
     }
     assert (record.job_arn, record.execution_arn, record.status) == (JOB_ARN, EXECUTION.id, "Initializing")
     assert (record.task_type, record.labels, record.label_attribute) == ("bounding_box", ["Bird"], "category")
@@ -267,7 +273,7 @@ def test_a_jobs_price_override_is_named_in_the_records_price_version(world: Worl
     start(world, bird_input(prices={"object_fee_usd": "0.09"}))
 
     prices = stored(world).prices
-    assert prices.version == "aws-gt-tutorial-2019+overrides(object_fee_usd)"
+    assert prices.version == f"{DEFAULT_PRICES.version}+overrides(object_fee_usd)"
     assert prices.object_fee_usd == Decimal("0.09")
 
 
@@ -287,31 +293,50 @@ def test_without_auto_labeling_no_algorithm_is_configured_and_a_small_manifest_i
     assert (record.object_count, record.auto_labeling) == (10, False)
 
 
-@pytest.mark.parametrize("kind", ["private", "vendor"])
-def test_a_team_workforce_is_charged_the_jobs_task_price_override(world: World, kind: str) -> None:
-    team = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/{kind}-crowd/birders"
+def test_a_private_team_is_charged_the_jobs_task_price_override(world: World) -> None:
     sagemaker_creates(world)
 
     start(
         world,
         bird_input(
-            workforce={"kind": kind, "workteam_arn": team, "workers_per_object": 2},
+            workforce={"kind": "private", "workteam_arn": BIRDERS, "workers_per_object": 2},
             prices={"task_price_usd": "0.05"},
         ),
     )
 
     (request,) = world.calls("CreateLabelingJob")
-    assert request["HumanTaskConfig"]["WorkteamArn"] == team
+    assert request["HumanTaskConfig"]["WorkteamArn"] == BIRDERS
     assert "PublicWorkforceTaskPrice" not in request["HumanTaskConfig"]
     workforce = stored(world).workforce
-    assert (workforce.kind, workforce.workteam_arn, workforce.task_price_usd) == (kind, team, "0.05")
+    assert (workforce.kind, workforce.workteam_arn, workforce.task_price_usd) == ("private", BIRDERS, "0.05")
+
+
+def test_a_vendor_team_is_recorded_with_its_price_per_object(world: World) -> None:
+    vendor = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/vendor-crowd/birders"
+    sagemaker_creates(world)
+
+    start(
+        world,
+        bird_input(
+            workforce={
+                "kind": "vendor",
+                "workteam_arn": vendor,
+                "workers_per_object": 2,
+                "price_per_object_usd": "0.06",
+            }
+        ),
+    )
+
+    (request,) = world.calls("CreateLabelingJob")
+    assert request["HumanTaskConfig"]["WorkteamArn"] == vendor
+    workforce = stored(world).workforce
+    assert (workforce.kind, workforce.price_per_object_usd) == ("vendor", "0.06")
 
 
 def test_a_private_workforce_without_a_price_costs_nothing_per_task(world: World) -> None:
-    team = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/birders"
     sagemaker_creates(world)
 
-    start(world, bird_input(workforce={"kind": "private", "workteam_arn": team, "workers_per_object": 1}))
+    start(world, bird_input(workforce={"kind": "private", "workteam_arn": BIRDERS, "workers_per_object": 1}))
 
     assert stored(world).workforce.task_price_usd == "0"
 
@@ -377,13 +402,13 @@ def test_a_job_whose_record_has_no_model_yet_is_asked_of_sagemaker(world: World)
     assert algorithms_config(world)["InitialActiveLearningModelArn"] == EARLIER_MODEL
 
 
-def test_an_unknown_model_arn_is_used_but_recorded_as_unverified(world: World) -> None:
-    foreign_model = f"arn:aws:sagemaker:{REGION}:210987654321:model/someone-elses-birds"
+def test_an_unknown_model_arn_in_the_stacks_account_is_used_but_recorded_as_unverified(world: World) -> None:
+    unknown_model = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/trained-outside-labelchain"
     sagemaker_creates(world)
 
-    start(world, bird_input(initial_model={"arn": foreign_model}))
+    start(world, bird_input(initial_model={"arn": unknown_model}))
 
-    assert algorithms_config(world)["InitialActiveLearningModelArn"] == foreign_model
+    assert algorithms_config(world)["InitialActiveLearningModelArn"] == unknown_model
     record = stored(world)
     assert (record.initial_model_source, record.initial_model_check) == ("arn", "unverified")
 

@@ -25,12 +25,18 @@ PRIVATE_JOB: dict[str, Any] = json.loads(
     (ROOT / "examples" / "image-classification-private.json").read_text()
 )
 EXPERIMENT: dict[str, Any] = json.loads((ROOT / "examples" / "experiment-birds.json").read_text())
-PER_HUMAN_OBJECT = Decimal("0.08") + 3 * Decimal("0.036")
-"""The tutorial's job: the object fee plus 3 workers at 0.036 USD."""
+VENDOR = {
+    "kind": "vendor",
+    "workteam_arn": "arn:aws:sagemaker:us-east-1:123456789012:workteam/vendor-crowd/acme-labeling",
+    "workers_per_object": 3,
+    "price_per_object_usd": "0.108",
+}
+PER_HUMAN_OBJECT = Decimal("0.08") + Decimal("0.108")
+"""The tutorial's numbers with a vendor: the object fee plus the vendor's 0.108 USD (3 x 0.036)."""
 
 
 def job(**changes: Any) -> JobInput:
-    return parse_job_input({**BIRD_JOB, **changes})
+    return parse_job_input({**BIRD_JOB, "workforce": VENDOR, **changes})
 
 
 @pytest.mark.parametrize(
@@ -81,17 +87,27 @@ def test_a_labeled_percentage_cap_leaves_objects_unlabeled() -> None:
     assert (estimate.maximum.human_objects, estimate.maximum.machine_objects) == (625, 0)
 
 
-def test_a_private_team_costs_the_fee_unless_the_input_names_a_task_price() -> None:
-    team = parse_job_input(PRIVATE_JOB)
-    free = parse_job_input({**PRIVATE_JOB, "prices": None})
+def test_a_private_team_costs_the_fee_and_leaves_worker_time_out_before_it_runs() -> None:
+    """Given a private team with a labor rate, then the range is the fees (plus a per-task price if
+    the input names one) and says that worker time, unknown before the job runs, is left out."""
+    rated = parse_job_input({**PRIVATE_JOB, "prices": {"labor_rate_usd_per_hour": "30"}})
+    per_task = parse_job_input({**PRIVATE_JOB, "prices": {"task_price_usd": "0.05"}})
 
-    priced = estimate_job_cost(team, 2000)
-    unpriced = estimate_job_cost(free, 2000)
+    estimate = estimate_job_cost(rated, 2000)
+    paid_per_task = estimate_job_cost(per_task, 2000)
 
-    assert unpriced.maximum.task_price_usd == 0
-    assert unpriced.maximum.total_cost_usd == 2000 * Decimal("0.08")
-    assert priced.maximum.task_price_usd == Decimal("0.05")  # the example's prices.task_price_usd
-    assert priced.maximum.total_cost_usd == 2000 * (Decimal("0.08") + 2 * Decimal("0.05"))
+    assert estimate.maximum.total_cost_usd == 2000 * Decimal("0.08")
+    assert estimate.labor_time_excluded
+    workers = per_task.workforce.workers_per_object
+    assert paid_per_task.maximum.total_cost_usd == 2000 * (Decimal("0.08") + workers * Decimal("0.05"))
+    assert not paid_per_task.labor_time_excluded
+
+
+def test_a_vendor_is_charged_its_price_per_human_labeled_object() -> None:
+    estimate = estimate_job_cost(job(), 1250)
+
+    assert estimate.maximum.vendor_price_per_object_usd == Decimal("0.108")
+    assert estimate.maximum.labor_cost_usd == 1250 * Decimal("0.108")
 
 
 def test_prices_resolve_like_create_job_deployment_defaults_then_the_inputs_overrides() -> None:
@@ -132,7 +148,7 @@ def test_a_budget_below_the_least_is_a_problem_naming_the_field_and_the_least() 
 
 
 def test_the_experiment_prices_its_three_jobs_on_their_parts() -> None:
-    experiment = parse_experiment_input(EXPERIMENT)
+    experiment = parse_experiment_input({**EXPERIMENT, "job": {**EXPERIMENT["job"], "workforce": VENDOR}})
 
     estimate = estimate_experiment_cost(experiment, 2501)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, get_args
 
@@ -19,7 +18,13 @@ from pydantic import BaseModel
 
 from labelchain import errors
 from labelchain.core.catalog import CATALOG, TaskType
-from labelchain.core.job_input import JobInput, JobModelReference, PublicWorkforce, parse_job_input
+from labelchain.core.job_input import (
+    JobInput,
+    JobModelReference,
+    PrivateWorkforce,
+    VendorWorkforce,
+    parse_job_input,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES_DIR = ROOT / "examples"
@@ -113,13 +118,18 @@ def test_every_example_puts_its_manifest_in_the_placeholder_data_bucket(path: Pa
     assert job_input.manifest.startswith(MANIFEST_PLACEHOLDER)
 
 
-def test_every_example_workteam_uses_the_example_account_and_region() -> None:
+def test_every_example_uses_a_private_team_in_the_example_account_or_a_vendor_team() -> None:
     workforces = [parse_job_input(load_json(path)).workforce for path in job_input_examples()]
 
-    arns = [w.workteam_arn for w in workforces if not isinstance(w, PublicWorkforce)]
+    private = [w.workteam_arn for w in workforces if isinstance(w, PrivateWorkforce)]
+    vendor = [w for w in workforces if isinstance(w, VendorWorkforce)]
 
-    assert arns, "no example uses a private or vendor workteam"
-    assert all(EXAMPLE_ACCOUNT_AND_REGION in arn for arn in arns), arns
+    assert len(private) + len(vendor) == len(workforces)
+    assert private
+    assert vendor
+    assert all(EXAMPLE_ACCOUNT_AND_REGION in arn for arn in private), private
+    assert all(":us-east-1:" in w.workteam_arn and w.price_per_object_usd > 0 for w in vendor)
+    assert all(EXAMPLE_ACCOUNT_AND_REGION not in w.workteam_arn for w in vendor)  # the vendor's account
 
 
 def test_bird_example_is_the_tutorial_job(bird: JobInput) -> None:
@@ -127,9 +137,8 @@ def test_bird_example_is_the_tutorial_job(bird: JobInput) -> None:
     assert bird.task.label_attribute == "category"
     assert bird.auto_labeling is True
     assert bird.initial_model == "none"
-    assert isinstance(bird.workforce, PublicWorkforce)
+    assert isinstance(bird.workforce, PrivateWorkforce)  # Mechanical Turk, the tutorial's, closed in 2026
     assert bird.workforce.workers_per_object == 3
-    assert bird.workforce.price_per_task_usd == Decimal("0.036")
 
 
 def test_chained_bird_example_seeds_the_same_job_with_the_latest_model(bird: JobInput) -> None:
@@ -197,12 +206,21 @@ def test_the_doc_states_each_top_level_default(input_doc: str) -> None:
 
 
 @pytest.mark.parametrize("task_type", list(TaskType), ids=str)
-def test_the_doc_lists_exactly_the_catalogs_public_prices(input_doc: str, task_type: TaskType) -> None:
-    row = re.compile(rf"^\| `{task_type.value}` \| ([0-9., ]+) \|$", re.MULTILINE)
+def test_the_docs_task_table_states_the_catalogs_label_limits(input_doc: str, task_type: TaskType) -> None:
+    spec = CATALOG[task_type]
+    row = next(line for line in input_doc.splitlines() if line.startswith(f"| `{task_type.value}` | `crowd-"))
 
-    documented = [match.group(1) for match in row.finditer(input_doc)]
+    assert f"| {spec.min_labels}–{spec.max_labels}" in row
+    if spec.max_labels_with_auto_labeling < spec.max_labels:
+        assert f"{spec.min_labels}–{spec.max_labels_with_auto_labeling} with `auto_labeling`" in row
 
-    assert documented == [", ".join(str(price) for price in CATALOG[task_type].public_prices_usd)]
+
+def test_the_doc_no_longer_offers_a_public_workforce(input_doc: str) -> None:
+    blocks = [json.loads(block) for block in JSON_BLOCK.findall(input_doc)]
+
+    kinds = {block["workforce"]["kind"] for block in blocks if "kind" in block.get("workforce", {})}
+
+    assert kinds == {"private", "vendor"}
 
 
 @pytest.mark.parametrize("path", job_input_examples(), ids=lambda path: path.name)

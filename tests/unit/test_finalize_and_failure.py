@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -22,6 +23,7 @@ from botocore.stub import Stubber
 
 from labelchain.adapters.sagemaker import LabelingJobDescription, LabelingJobs
 from labelchain.adapters.store import JobStore, item_to_plain
+from labelchain.core.prices import DEFAULT_PRICES
 from labelchain.core.records import Counters, ExecutionFailure, JobRecord, ModelPointer, execution_failure_key
 from labelchain.errors import JobStillRunning, LabelingJobNotFound, TransientServiceError
 from labelchain.services.events import ExecutionRef, RecordFailureEvent
@@ -160,6 +162,52 @@ def test_an_ended_job_is_sealed_with_its_counters_cost_and_model(world: World) -
     assert (record.finalized_at, record.watch_token) == (FINALIZED_AT, None)
     assert (record.end_detected_at, record.end_detected_by) == (FINALIZED_AT, "watch")
     assert list(world.store.active_jobs()) == []
+
+
+PRIVATE_JOB = "labelchain-birds-private-2b3c4d5e"
+
+
+def put_worker_response(world: World, iteration: int, object_id: int, body: bytes) -> None:
+    key = f"birds/{PRIVATE_JOB}/annotations/worker-response/iteration-{iteration}/{object_id}/t.json"
+    world.runtime.objects.client.put_object(Bucket=TEST_SETTINGS.output_bucket, Key=key, Body=body)
+
+
+def test_a_private_teams_labor_is_its_worker_time_from_the_output_at_its_hourly_rate(world: World) -> None:
+    """Given a private team (1 worker) at 36 USD an hour whose answers in iterations 1 and 11 took
+    1,800 s and 1,800 s, one more answer without any time and one unreadable file, when the job is
+    finalized, then the untimed answer counts at the 1,800 s mean of the timed ones (docs/COST.md), so
+    labor is 1.5 h x 36 USD; each iteration row carries the seconds its files reported, and the unknown
+    answer and the malformed file are counted on the record instead of failing it."""
+    workforce = {
+        "kind": "private",
+        "workteam_arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/birders",
+        "workers_per_object": 1,
+    }
+    prices = {**DEFAULT_PRICES.model_dump(), "labor_rate_usd_per_hour": "36"}
+    world.store.create_job(job_record(PRIVATE_JOB, workforce=workforce, prices=prices))
+    answer = {"workerId": "private.us-east-1.a", "timeSpentInSeconds": 1800, "answerContent": {}}
+    put_worker_response(world, 1, 0, json.dumps({"answers": [answer]}).encode())
+    put_worker_response(world, 11, 1, json.dumps({"answers": [answer, {"workerId": "b"}]}).encode())
+    put_worker_response(world, 11, 2, b"{not json")
+    sagemaker_reports(world, "Completed", PRIVATE_JOB, human=2, machine=0)
+
+    finalize_job(PRIVATE_JOB, world.runtime)
+
+    cost = stored(world, PRIVATE_JOB).cost
+    assert cost is not None
+    assert (cost.worker_seconds, cost.answers_time_unknown, cost.labor_cost_usd) == (
+        Decimal(5400),  # 1,800 + 1,800 + the untimed answer at their 1,800 s mean
+        1,
+        Decimal(54),
+    )
+    assert cost.total_cost_usd == 2 * Decimal("0.08") + 54
+    assert any("1 of 3 worker answers had no time" in note for note in cost.notes)
+    assert any("1 worker-response files are malformed" in note for note in cost.notes)
+    rows = stored(world, PRIVATE_JOB).iterations
+    assert [(row.iteration, row.worker_seconds, row.worker_answers) for row in rows] == [
+        (1, Decimal(1800), 1),
+        (11, Decimal(1800), 2),
+    ]
 
 
 def test_finalizing_again_returns_the_same_result_and_writes_nothing(world: World) -> None:

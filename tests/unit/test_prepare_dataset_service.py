@@ -205,7 +205,7 @@ def test_the_planned_jobs_run_the_experiments_job_template(world: World) -> None
     for job in result.jobs.values():
         assert job.input["project"] == "birds-experiment"
         assert job.input["task"]["labels"] == template["task"]["labels"]
-        assert job.input["workforce"]["price_per_task_usd"] == template["workforce"]["price_per_task_usd"]
+        assert job.input["workforce"] == template["workforce"]
         assert job.input["max_concurrent_tasks"] == template["max_concurrent_tasks"]
 
 
@@ -280,7 +280,6 @@ def test_a_part_larger_than_the_task_types_auto_labeling_limit_is_refused_before
         "type": "semantic_segmentation",
         "label_attribute": "category-ref",
     }
-    raw["job"]["workforce"] = {**raw["job"]["workforce"], "price_per_task_usd": "0.840"}
 
     message = refused(world, raw)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import boto3
@@ -99,7 +100,28 @@ def test_figures_have_titles_axis_labels_with_units_and_legends() -> None:
         "duration (hours)",
         "objects machine-labeled (%)",
         "total labeling cost (USD)",
+        "worker hours",
     ]
+    assert "pretrained-worker-hours-per-iteration.png" not in figures  # no worker time recorded
+
+
+def test_a_job_with_worker_time_gets_a_worker_hours_per_iteration_figure() -> None:
+    """Given the pretrained job's rows carrying worker seconds (1.5 h in iteration 1), then its
+    worker-hours figure is drawn with one bar per iteration labeled in hours."""
+    record = tutorial_record("pretrained")
+    rows = [
+        row.model_copy(update={"worker_seconds": Decimal(5400) if row.iteration == 1 else Decimal(0)})
+        for row in record.iterations
+    ]
+    report = tutorial_comparison(
+        pretrained=present("pretrained", record.model_copy(update={"iterations": rows}))
+    )
+
+    (axes,) = report_figures(report)["pretrained-worker-hours-per-iteration.png"].axes
+
+    assert axes.get_title().startswith("Worker hours per iteration: pretrained job")
+    assert (axes.get_xlabel(), axes.get_ylabel()) == ("active-learning iteration", "worker hours")
+    assert [text.get_text() for text in axes.texts if text.get_text()] == ["1.50"]
 
 
 def test_a_simulated_report_is_marked_simulated_in_every_title() -> None:

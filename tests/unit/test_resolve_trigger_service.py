@@ -1,5 +1,6 @@
-"""Specification of ResolveTrigger: a dropped manifest plus its project's project.json becomes exactly
-one LabelingJob input, validated like console input, and a twice-delivered upload starts one job.
+"""Specification of ResolveTrigger: a dropped manifest plus its project's settings (from the table, never
+from the data bucket) becomes exactly one LabelingJob input, validated like console input and held to the
+project's ceilings, and a twice-delivered upload starts one job.
 
 moto gives S3 and DynamoDB; ResolveTrigger makes no SageMaker call, so the SageMaker client is a
 Stubber with nothing queued (any call would fail the test).
@@ -9,10 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.stub import Stubber
 
 from labelchain.core.job_input import parse_job_input
@@ -25,11 +26,10 @@ from labelchain.services.resolve_trigger import ResolveTriggerEvent, resolve_tri
 from labelchain.services.runtime import Runtime
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 from tests.support.aws import make_runtime, moto_account
+from tests.support.project_settings import example_settings, write_project_settings
 
-PROJECT_SETTINGS = Path(__file__).resolve().parents[2] / "examples" / "project.json"
 BUCKET = TEST_SETTINGS.data_bucket
 MANIFEST_KEY = "incoming/birds/batch-7.manifest"
-SETTINGS_KEY = "incoming/birds/project.json"
 VERSION = "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"
 FIRST = ExecutionRef(id=f"arn:aws:states:{REGION}:{ACCOUNT}:execution:LabelingJob:first", name="first")
 SECOND = ExecutionRef(id=f"arn:aws:states:{REGION}:{ACCOUNT}:execution:LabelingJob:second", name="second")
@@ -42,6 +42,9 @@ class FakeLambdaContext:
     aws_request_id = "request-1"
 
 
+LAMBDA_CONTEXT = cast(LambdaContext, FakeLambdaContext())
+
+
 @pytest.fixture
 def world() -> Iterator[tuple[Runtime, Any, Any]]:
     with moto_account() as (s3, dynamodb, sagemaker), Stubber(sagemaker) as stub:
@@ -49,16 +52,9 @@ def world() -> Iterator[tuple[Runtime, Any, Any]]:
         stub.assert_no_pending_responses()
 
 
-def upload_settings(s3: Any, body: bytes | dict[str, Any] | None = None) -> None:
-    """Put project.json (the example unless ``body`` says otherwise) in the data bucket."""
-    data = PROJECT_SETTINGS.read_bytes() if body is None else body
-    if isinstance(data, dict):
-        data = json.dumps(data).encode()
-    s3.put_object(Bucket=BUCKET, Key=SETTINGS_KEY, Body=data)
-
-
-def example_settings(**changes: Any) -> dict[str, Any]:
-    return {**json.loads(PROJECT_SETTINGS.read_text()), **changes}
+def upload_settings(runtime: Runtime, body: bytes | dict[str, Any] | None = None) -> None:
+    """Store the birds project's settings (the example unless ``body`` says otherwise) in the table."""
+    write_project_settings(runtime.store, "birds", body)
 
 
 def event(execution: ExecutionRef = FIRST, **trigger: Any) -> ResolveTriggerEvent:
@@ -77,8 +73,8 @@ def claims(dynamodb: Any) -> list[dict[str, Any]]:
 def test_a_valid_upload_becomes_a_latest_model_input_for_the_uploaded_manifest(
     world: tuple[Runtime, Any, Any],
 ) -> None:
-    runtime, s3, _ = world
-    upload_settings(s3)
+    runtime, _, _ = world
+    upload_settings(runtime)
 
     job_input = resolve_trigger(event(), runtime)
 
@@ -90,12 +86,12 @@ def test_a_valid_upload_becomes_a_latest_model_input_for_the_uploaded_manifest(
 
 
 def test_the_handler_returns_an_execution_input_create_job_accepts(world: tuple[Runtime, Any, Any]) -> None:
-    runtime, s3, _ = world
-    upload_settings(s3)
+    runtime, _, _ = world
+    upload_settings(runtime)
     payload = json.loads(json.dumps(event().model_dump(mode="json")))  # as the state machine sends it
 
     with override_runtime(runtime):
-        output = handler(payload, FakeLambdaContext())
+        output = handler(payload, LAMBDA_CONTEXT)
 
     job_input = parse_job_input(json.loads(json.dumps(output)))
     assert job_input.initial_model == "latest"
@@ -104,8 +100,8 @@ def test_the_handler_returns_an_execution_input_create_job_accepts(world: tuple[
 
 
 def test_a_valid_upload_claims_its_object_version_for_the_execution(world: tuple[Runtime, Any, Any]) -> None:
-    runtime, s3, dynamodb = world
-    upload_settings(s3)
+    runtime, _, dynamodb = world
+    upload_settings(runtime)
 
     resolve_trigger(event(), runtime)
 
@@ -117,7 +113,7 @@ def test_a_valid_upload_claims_its_object_version_for_the_execution(world: tuple
 # --- what fails the execution, creating nothing ---------------------------------------------------
 
 
-def test_a_missing_project_settings_file_is_named_with_what_it_must_hold(
+def test_a_project_without_settings_in_the_table_is_told_how_an_operator_writes_them(
     world: tuple[Runtime, Any, Any],
 ) -> None:
     runtime, _, dynamodb = world
@@ -126,35 +122,65 @@ def test_a_missing_project_settings_file_is_named_with_what_it_must_hold(
         resolve_trigger(event(), runtime)
 
     message = str(caught.value)
-    assert message.startswith(f"project.json: s3://{BUCKET}/{SETTINGS_KEY} cannot be read (NoSuchKey)")
-    assert "every LabelingJob input field except project, manifest, initial_model, when_no_model" in message
-    assert "docs/TRIGGERS.md" in message
+    assert message.startswith("project settings of 'birds': none in the table")
+    assert "labelchain project-settings put birds --file SETTINGS.json" in message
+    assert "except project, manifest, manifest_version, initial_model, when_no_model" in message
     assert claims(dynamodb) == []
+
+
+def test_a_project_json_uploaded_next_to_the_batches_changes_nothing(world: tuple[Runtime, Any, Any]) -> None:
+    runtime, s3, _ = world
+    upload_settings(runtime)
+    hostile = example_settings(
+        workforce={**example_settings()["workforce"], "workers_per_object": 9}, max_concurrent_tasks=5000
+    )
+    s3.put_object(Bucket=BUCKET, Key="incoming/birds/project.json", Body=json.dumps(hostile).encode())
+
+    job_input = resolve_trigger(event(), runtime)
+
+    assert job_input.workforce.workers_per_object == 3
+    assert job_input.max_concurrent_tasks == 200
+
+
+def test_the_job_labels_the_uploaded_version_of_the_manifest(world: tuple[Runtime, Any, Any]) -> None:
+    runtime, _, _ = world
+    upload_settings(runtime)
+
+    job_input = resolve_trigger(event(), runtime)
+
+    assert job_input.manifest_version == VERSION
 
 
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (b'{"task": {', "project.json: not valid JSON ("),
-        (b'["task", "workforce"]', "project.json: expected a JSON object of job settings, got list"),
+        (b'{"task": {', "project settings of 'birds': not valid JSON ("),
+        (b'["task", "workforce"]', "project settings of 'birds': expected a JSON object of job settings"),
         (
-            example_settings(
-                workforce={"kind": "public", "price_per_task_usd": "0.036", "workers_per_object": 10}
-            ),
-            "project.json: workforce.workers_per_object: Input should be less than or equal to 9",
+            example_settings(workforce={**example_settings()["workforce"], "workers_per_object": 10}),
+            "project settings of 'birds': workforce.workers_per_object: ",
         ),
         (
             example_settings(manifest="s3://elsewhere/x.manifest"),
-            "project.json: manifest: set by the trigger",
+            "project settings of 'birds': manifest: set by the trigger",
         ),
         (
             example_settings(auto_labelling=True),
-            "project.json: auto_labelling: unknown field; remove it or check its spelling",
+            "project settings of 'birds': auto_labelling: unknown field; remove it or check its spelling",
         ),
-        (b"{" + b" " * (256 * 1024) + b"}", "project.json: larger than 256 KiB"),
         (
-            {key: value for key, value in example_settings().items() if key != "task"},
-            "project.json: task: Field required",
+            example_settings(task=None),
+            "project settings of 'birds': task: Field required",
+        ),
+        (
+            json.dumps(example_settings())
+            .replace('"auto_labeling": true', '"tags": {}, "tags": {}')
+            .encode(),
+            "project settings of 'birds': key 'tags' appears twice in one JSON object",
+        ),
+        (
+            example_settings(ceilings={"max_workers_per_object": 2}),
+            "project settings of 'birds': workforce.workers_per_object: 3 exceeds the ceiling",
         ),
     ],
     ids=[
@@ -163,15 +189,16 @@ def test_a_missing_project_settings_file_is_named_with_what_it_must_hold(
         "workers-10",
         "reserved-manifest",
         "unknown-field",
-        "too-large",
         "no-task",
+        "duplicate-key",
+        "above-its-ceiling",
     ],
 )
-def test_an_invalid_project_settings_file_fails_with_a_message_naming_the_field(
+def test_invalid_stored_settings_fail_with_a_message_naming_the_field(
     world: tuple[Runtime, Any, Any], body: bytes | dict[str, Any], expected: str
 ) -> None:
-    runtime, s3, dynamodb = world
-    upload_settings(s3, body)
+    runtime, _, dynamodb = world
+    upload_settings(runtime, body)
 
     with pytest.raises(InvalidJobInput) as caught:
         resolve_trigger(event(), runtime)
@@ -206,7 +233,7 @@ def test_a_malformed_payload_is_an_invalid_input_naming_the_missing_field(
     payload = {"trigger": {"bucket": BUCKET, "version_id": VERSION}, "execution": FIRST.model_dump()}
 
     with override_runtime(runtime), pytest.raises(InvalidJobInput, match=r"trigger\.key: Field required"):
-        handler(payload, FakeLambdaContext())
+        handler(payload, LAMBDA_CONTEXT)
 
 
 # --- delivered twice, retried ---------------------------------------------------------------------
@@ -215,8 +242,8 @@ def test_a_malformed_payload_is_an_invalid_input_naming_the_missing_field(
 def test_a_second_delivery_of_the_same_upload_fails_naming_the_execution_that_owns_it(
     world: tuple[Runtime, Any, Any],
 ) -> None:
-    runtime, s3, dynamodb = world
-    upload_settings(s3)
+    runtime, _, dynamodb = world
+    upload_settings(runtime)
     resolve_trigger(event(FIRST), runtime)
 
     with pytest.raises(DuplicateTrigger) as caught:
@@ -229,8 +256,8 @@ def test_a_second_delivery_of_the_same_upload_fails_naming_the_execution_that_ow
 
 
 def test_the_same_execution_retried_resolves_the_same_input_again(world: tuple[Runtime, Any, Any]) -> None:
-    runtime, s3, dynamodb = world
-    upload_settings(s3)
+    runtime, _, dynamodb = world
+    upload_settings(runtime)
     first = resolve_trigger(event(FIRST), runtime)
 
     again = resolve_trigger(event(FIRST), runtime)
@@ -240,8 +267,8 @@ def test_the_same_execution_retried_resolves_the_same_input_again(world: tuple[R
 
 
 def test_a_new_version_of_the_same_key_is_a_new_upload(world: tuple[Runtime, Any, Any]) -> None:
-    runtime, s3, dynamodb = world
-    upload_settings(s3)
+    runtime, _, dynamodb = world
+    upload_settings(runtime)
     resolve_trigger(event(FIRST), runtime)
 
     resolve_trigger(event(SECOND, version_id="3HL4kqtJvjVBH40Nrjfkd", sequencer="617f0829932a0000"), runtime)
@@ -252,8 +279,8 @@ def test_a_new_version_of_the_same_key_is_a_new_upload(world: tuple[Runtime, Any
 def test_uploads_to_an_unversioned_bucket_are_told_apart_by_their_sequencer(
     world: tuple[Runtime, Any, Any],
 ) -> None:
-    runtime, s3, dynamodb = world
-    upload_settings(s3)
+    runtime, _, dynamodb = world
+    upload_settings(runtime)
     resolve_trigger(event(FIRST, version_id="", sequencer="617f08299329d189"), runtime)
 
     resolve_trigger(event(SECOND, version_id="", sequencer="617f0829932a0000"), runtime)

@@ -1,40 +1,27 @@
-"""Specification of the trigger core: the key layout, project.json → execution input, and the
-EventBridge input transformer (checked by filling its template the way EventBridge does).
+"""Specification of the trigger core: the key layout and the EventBridge input transformer (checked
+by filling its template the way EventBridge does).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from labelchain.core.job_input import parse_job_input
 from labelchain.core.trigger import (
-    MAX_PROJECT_SETTINGS_BYTES,
     QUOTED_VARIABLES,
     ManifestUpload,
     TriggeredManifest,
     apply_input_transformer,
     event_pattern,
-    execution_input,
     input_transformer,
-    job_input_from_project_settings,
-    load_project_settings,
     parse_manifest_key,
-    project_settings_key,
 )
 from labelchain.errors import InvalidJobInput
 
 BUCKET = "labelchain-data"
-PROJECT_SETTINGS = Path(__file__).resolve().parents[2] / "examples" / "project.json"
-
-
-def settings(**changes: Any) -> dict[str, Any]:
-    """The example project.json with top-level changes."""
-    return {**json.loads(PROJECT_SETTINGS.read_text()), **changes}
 
 
 def s3_object_created(
@@ -75,14 +62,12 @@ def test_a_manifest_key_names_its_project() -> None:
     manifest = parse_manifest_key("incoming/birds/batch-7.manifest", BUCKET)
 
     assert manifest == TriggeredManifest(project="birds", key="incoming/birds/batch-7.manifest")
-    assert manifest.settings_key == "incoming/birds/project.json"
 
 
-def test_a_nested_manifest_uses_the_project_settings_at_the_project_folder() -> None:
+def test_a_nested_manifest_belongs_to_the_project_of_its_top_folder() -> None:
     manifest = parse_manifest_key("incoming/birds/2026/11/batch_7.v2.manifest", BUCKET)
 
     assert manifest.project == "birds"
-    assert manifest.settings_key == project_settings_key("birds")
 
 
 @pytest.mark.parametrize(
@@ -134,79 +119,6 @@ def test_a_key_whose_manifest_uri_would_be_too_long_is_refused() -> None:
 
     with pytest.raises(InvalidJobInput, match=r"^trigger\.key: the manifest URI .* longer than 1024"):
         parse_manifest_key(key, BUCKET)
-
-
-# --- project.json → execution input --------------------------------------------------------------
-
-BATCH = TriggeredManifest(project="birds", key="incoming/birds/batch-7.manifest")
-
-
-def test_project_settings_become_a_latest_model_input_for_the_uploaded_manifest() -> None:
-    job_input = job_input_from_project_settings(settings(), BATCH, BUCKET)
-
-    assert job_input.project == "birds"
-    assert job_input.manifest == "s3://labelchain-data/incoming/birds/batch-7.manifest"
-    assert job_input.initial_model == "latest"
-    assert job_input.when_no_model == "start_fresh"
-
-
-def test_the_execution_input_is_accepted_by_the_console_validation_unchanged() -> None:
-    job_input = job_input_from_project_settings(settings(), BATCH, BUCKET)
-
-    document = execution_input(job_input)
-
-    assert parse_job_input(json.loads(json.dumps(document))) == job_input
-
-
-@pytest.mark.parametrize("field", ["project", "manifest", "initial_model", "when_no_model"])
-def test_a_field_the_trigger_sets_is_refused_by_name(field: str) -> None:
-    with pytest.raises(InvalidJobInput) as caught:
-        job_input_from_project_settings(settings(**{field: "x"}), BATCH, BUCKET)
-
-    assert str(caught.value).startswith(f"project.json: {field}: set by the trigger")
-
-
-def test_every_trigger_owned_field_present_is_named_in_one_message() -> None:
-    with pytest.raises(InvalidJobInput) as caught:
-        job_input_from_project_settings(settings(manifest="m", initial_model="none"), BATCH, BUCKET)
-
-    assert str(caught.value).startswith("project.json: manifest, initial_model: set by the trigger")
-
-
-@pytest.mark.parametrize("value", [False, "false", 0])
-def test_auto_labeling_off_is_refused_because_triggered_jobs_chain_models(value: object) -> None:
-    with pytest.raises(InvalidJobInput, match=r"^project\.json: auto_labeling: triggered jobs start"):
-        job_input_from_project_settings(settings(auto_labeling=value), BATCH, BUCKET)
-
-
-def test_console_validation_messages_are_prefixed_with_the_file_to_fix() -> None:
-    bad = settings(workforce={"kind": "public", "price_per_task_usd": "0.036", "workers_per_object": 10})
-
-    with pytest.raises(InvalidJobInput) as caught:
-        job_input_from_project_settings(bad, BATCH, BUCKET)
-
-    assert str(caught.value) == (
-        "project.json: workforce.workers_per_object: Input should be less than or equal to 9"
-    )
-
-
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [
-        (b'{"task": ', r"^project\.json: not valid JSON \(Expecting value: line 1 column 10\)$"),
-        (b'{"max_concurrent_tasks": NaN}', r"^project\.json: not valid JSON \(NaN is not a JSON value\)$"),
-        (b"[1, 2]", r"^project\.json: expected a JSON object of job settings, got list"),
-        (b"\xff\xfe{}", r"^project\.json: not UTF-8 text"),
-        (b" " * (MAX_PROJECT_SETTINGS_BYTES + 1), r"^project\.json: larger than 256 KiB"),
-    ],
-)
-def test_a_project_settings_file_that_is_not_a_json_object_is_refused(data: bytes, expected: str) -> None:
-    with pytest.raises(InvalidJobInput, match=expected):
-        load_project_settings(data)
-
-
-def test_a_project_settings_file_with_a_byte_order_mark_is_read() -> None:
-    assert load_project_settings(b"\xef\xbb\xbf{}") == {}
 
 
 # --- the EventBridge input transformer -----------------------------------------------------------

@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from labelchain.core.experiment import ROLES, child_execution_name
+from labelchain.core.records import JobRecord
 from labelchain.services.runtime import Runtime
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 from tests.support.aws import EXAMPLE_TIME, FixedClock, make_runtime, manifest_lines, put_manifest
@@ -48,6 +49,8 @@ ITERATIONS = {
     "control": [(200, 0), (50, 0), (150, 450), (100, 300)],
 }
 HOURS = {"initial": 6, "pretrained": 2, "control": 4}
+SECONDS_PER_ANSWER = 30
+"""Each of the 3 workers' time per human-labeled object, priced at the example's 20 USD per worker hour."""
 
 
 def role_of(job_name: str) -> str:
@@ -75,6 +78,12 @@ class World:
         (request,) = [r for name, r in self.sagemaker.created.items() if role_of(name) == role]
         return request
 
+    def record_of(self, role: str) -> JobRecord:
+        (name,) = [name for name in self.sagemaker.created if role_of(name) == role]
+        record = self.runtime.store.get_job(name)
+        assert record is not None
+        return record
+
     def child_names(self) -> set[str]:
         client = boto3.client("stepfunctions", region_name=REGION)
         executions = client.list_executions(stateMachineArn=self.deployment.labeling_job.state_machine_arn)
@@ -97,7 +106,14 @@ def make_world(outcomes: dict[str, tuple[list[str], dict[str, Any]]]) -> Any:
         machine = sum(m for _, m in ITERATIONS[role])
 
         def write_output(name: str, request: dict[str, Any]) -> None:
-            write_bounding_box_output(boto3.client("s3", region_name=REGION), PROJECT, name, ITERATIONS[role])
+            write_bounding_box_output(
+                boto3.client("s3", region_name=REGION),
+                PROJECT,
+                name,
+                ITERATIONS[role],
+                seconds_per_answer=SECONDS_PER_ANSWER,
+                workers_per_object=3,
+            )
 
         details = {
             "human": human,
@@ -139,11 +155,22 @@ def test_the_seed_experiment_runs_all_three_jobs_and_writes_the_comparison() -> 
         assert (
             "InitialActiveLearningModelArn" not in world.request_of("initial")["LabelingJobAlgorithmsConfig"]
         )
-        manifests = {
+        # pretrained and control label the same pinned version of part 2, initial part 1; Ground Truth
+        # reads each job's own copy of it
+        records = {role: world.record_of(role) for role in ITERATIONS}
+        sources = {
+            role: (record.manifest_uri, record.manifest_version_id, record.manifest_sha256)
+            for role, record in records.items()
+        }
+        assert sources["pretrained"] == sources["control"] != sources["initial"]
+        assert sources["initial"][0] != sources["control"][0]
+        assert all(version is not None and sha for _, version, sha in sources.values())
+        read_by_ground_truth = {
             role: world.request_of(role)["InputConfig"]["DataSource"]["S3DataSource"]["ManifestS3Uri"]
             for role in ITERATIONS
         }
-        assert manifests["pretrained"] == manifests["control"] != manifests["initial"]
+        assert read_by_ground_truth == {role: records[role].labeled_manifest_uri for role in ITERATIONS}
+        assert len(set(read_by_ground_truth.values())) == 3
 
         report = world.report("exp-happy")
         figures = {role: report["jobs"][role]["figures"] for role in ITERATIONS}
@@ -152,7 +179,14 @@ def test_the_seed_experiment_runs_all_three_jobs_and_writes_the_comparison() -> 
         delta = report["pretrained_vs_control"]
         assert delta["machine_labeled_gain_points"]["value"] == "20.00"
         assert delta["duration_reduction_percent"]["value"] == "50.00"  # 2 h against 4 h
-        assert float(delta["cost_reduction_percent"]["value"]) > 0
+        # docs/COST.md: 1,250 × 0.08 USD fees + worker seconds × 20 USD / 3,600 for each job:
+        # pretrained 250 objects × 3 answers × 30 s = 6.25 h → 100 + 125 = 225 USD,
+        # control 500 × 3 × 30 s = 12.5 h → 100 + 250 = 350 USD: 125 / 350 = 35.71 % less
+        costs = {
+            r: (figures[r]["worker_hours"], figures[r]["total_cost_usd"]) for r in ("pretrained", "control")
+        }
+        assert costs == {"pretrained": ("6.25", "225.0000"), "control": ("12.50", "350.0000")}
+        assert delta["cost_reduction_percent"]["value"] == "35.71"
         assert report["missing"] == {}
         assert world.runtime.store.get_comparison("exp-happy") is not None
         pointer = world.runtime.store.latest_model(PROJECT)

@@ -49,6 +49,13 @@ EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "bird-bounding-bo
 MODEL_A = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/labelchain-run-a-model"
 ITERATIONS = [(200, 0), (50, 0), (0, 600), (0, 400)]
 FINAL = {"human": 250, "machine": 1000, "model_arn": MODEL_A, "modified": EXAMPLE_TIME + timedelta(hours=4)}
+VENDOR = {
+    "kind": "vendor",
+    "workteam_arn": f"arn:aws:sagemaker:{REGION}:111122223333:workteam/vendor-crowd/bird-vendor",
+    "workers_per_object": 1,
+    "price_per_object_usd": "0.10",
+}
+"""A vendor work team: its price per human-labeled object is known while the job runs (docs/COST.md)."""
 
 
 class World:
@@ -126,7 +133,8 @@ def test_ground_truths_event_resumes_the_waiting_execution_which_finalizes_the_j
 
     assert delivered["action"] == "resumed"
     assert result.status == "SUCCEEDED", result.cause
-    assert result.output["cost"]["total_usd"] == "127.0000"  # 250 × (0.08 + 3 × 0.036) + 1000 × 0.08
+    # A private team without a labor rate: every labeled object pays the 0.08 USD fee, nothing else
+    assert result.output["cost"]["total_usd"] == "100.0000"  # 1,250 × 0.08
     assert result.output["end_detected_by"] == "event"
     record = world.record(name)
     assert record.finalized_at is not None
@@ -168,7 +176,7 @@ def test_a_lost_event_is_made_up_for_by_the_reconciler(world: World) -> None:
 
 
 def test_the_reconciler_keeps_progress_and_a_running_cost_while_the_job_runs(world: World) -> None:
-    arn, name, _ = world.start_and_wait_for_the_job("run-progress")
+    arn, name, _ = world.start_and_wait_for_the_job("run-progress", workforce=VENDOR)
 
     report = run_reconciler()
 
@@ -176,7 +184,7 @@ def test_the_reconciler_keeps_progress_and_a_running_cost_while_the_job_runs(wor
     record = world.record(name)
     assert record.status == "InProgress"
     assert record.counters.human_labeled == 10  # the script's running counters
-    assert record.running_cost_usd == "1.8800"  # 10 × (0.08 + 3 × 0.036)
+    assert record.running_cost_usd == "1.8000"  # 10 × (0.08 fee + 0.10 vendor price)
     assert len(world.runtime.store.snapshots(name)) == 1
     world.sagemaker.set_status(name, "Completed")
     deliver_job_event(name, "Completed")
@@ -247,7 +255,9 @@ def test_an_aborted_execution_stops_its_job_and_the_record_ends_final_with_its_c
 
 
 def test_a_timed_out_execution_stops_its_job_even_when_its_end_event_is_lost(world: World) -> None:
-    world.deployment.engine.execution_timeout_scale = 31 * 24 * 3600 / 1.0  # 31 days in one second
+    # The execution's 32 days (30 + the quota queue + a day) pass in about 4 real seconds: long enough for
+    # CreateJob and WatchJob to arm the wait on a loaded machine, short of wait_for_execution_status' 10 s
+    world.deployment.engine.execution_timeout_scale = 32 * 24 * 3600 / 4.0
     arn, name, _ = world.start_and_wait_for_the_job("run-timed-out")
     wait_for_execution_status(arn, "TIMED_OUT")
     world.deployment.engine.execution_timeout_scale = None
@@ -334,20 +344,20 @@ def test_a_finalize_that_fails_for_good_is_healed_by_the_reconciler(world: World
 
 def test_a_job_over_its_budget_is_stopped_and_its_execution_ends_budget_exceeded(world: World) -> None:
     inbox = NotificationInbox()
-    arn = world.deployment.labeling_job.start(world.job_input(budget_usd="1.50"), "run-budget")
+    arn = world.deployment.labeling_job.start(world.job_input(budget_usd="0.50"), "run-budget")
     name = world.job_name("run-budget")
     wait_until_waiting(world.runtime, name)
 
-    report = run_reconciler()  # 10 objects labeled by 3 workers: 10 × (0.08 + 3 × 0.036) = 1.88 USD
+    report = run_reconciler()  # 10 objects labeled by the private team: 10 × 0.08 fee = 0.80 USD
     assert report["outcomes"] == {"budget-stopped": 1}
     assert world.sagemaker.stops == [name]
     deliver_job_event(name, "Stopped")
     result = world.end(arn)
 
     assert (result.status, result.error) == ("FAILED", "BudgetExceeded")
-    assert "1.88 USD reached the job's budget of 1.50 USD" in (result.cause or "")
+    assert "0.80 USD reached the job's budget of 0.50 USD" in (result.cause or "")
     record = world.record(name)
-    assert (record.status, record.budget_usd) == ("Stopped", "1.50")
+    assert (record.status, record.budget_usd) == ("Stopped", "0.50")
     assert record.cost is not None
     assert run_reconciler()["outcomes"] == {}  # final: nothing left to watch, nothing stopped twice
     assert inbox.detail_types(name) == [
@@ -359,14 +369,14 @@ def test_a_job_over_its_budget_is_stopped_and_its_execution_ends_budget_exceeded
 
 def test_a_job_nearing_its_budget_is_warned_about_once(world: World) -> None:
     inbox = NotificationInbox()
-    arn, name, _ = world.start_and_wait_for_the_job("run-budget-warning", budget_usd="2.00")
+    arn, name, _ = world.start_and_wait_for_the_job("run-budget-warning", budget_usd="0.85")
 
-    first, second = run_reconciler(), run_reconciler()  # 1.88 of 2.00 USD: 94 %
+    first, second = run_reconciler(), run_reconciler()  # 0.80 (10 × 0.08) of 0.85 USD: 94 %
 
     assert (first["outcomes"], second["outcomes"]) == ({"budget-warning": 1}, {"progress": 1})
     (warning,) = [e for e in inbox.received() if e["detail-type"] == "LabelChain Job Budget Warning"]
-    assert warning["detail"]["budget_usd"] == "2.00"
-    assert warning["detail"]["cost_usd"] == "1.8800"
+    assert warning["detail"]["budget_usd"] == "0.85"
+    assert warning["detail"]["cost_usd"] == "0.8000"
     assert "94%" in warning["detail"]["reason"]
     world.sagemaker.set_status(name, "Completed")
     deliver_job_event(name, "Completed")

@@ -1,4 +1,5 @@
-"""Continuous chaining: a manifest dropped into incoming/<project>/ starts a seeded LabelingJob.
+"""Continuous chaining: a manifest dropped into incoming/<project>/ starts a seeded LabelingJob, with the
+project's settings read from the table (an operator's ``labelchain project-settings put``).
 
 moto's EventBridge cannot target Step Functions, so the harness does what the rule does, from the
 synthesized template: it matches the rule's pattern (moto's matcher) against a real S3 "Object
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -24,12 +24,13 @@ from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 from tests.support.aws import EXAMPLE_TIME, FixedClock, make_runtime, manifest_lines
 from tests.support.lifecycle import job_event_pump
 from tests.support.output import write_bounding_box_output
+from tests.support.project_settings import EXAMPLE_SETTINGS_PATH, write_project_settings
 from tests.support.scripted_sagemaker import JobScript, ScriptedSageMaker
 from tests.workflow.harness import Deployment, ExecutionResult, deployed_stack, synthesized_template
 
 pytestmark = pytest.mark.workflow
 
-PROJECT_SETTINGS = (Path(__file__).parents[2] / "examples" / "project.json").read_text()
+PROJECT_SETTINGS = EXAMPLE_SETTINGS_PATH.read_text()
 DATA_BUCKET_LOGICAL_ID_PART = "StorageDataBucket"
 LABELING_JOB_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:labelchain-labeling-job"
 
@@ -94,6 +95,11 @@ class Drops:
         self.s3 = boto3.client("s3", region_name=REGION)
 
     def settings(self, text: str, project: str = "birds") -> None:
+        """The operator writes the project's settings (the table, not the data bucket)."""
+        write_project_settings(self.runtime.store, project, text)
+
+    def upload_project_json(self, text: str, project: str = "birds") -> None:
+        """An uploader drops a project.json next to the batches (what settings used to be)."""
         self.s3.put_object(
             Bucket=TEST_SETTINGS.data_bucket, Key=f"incoming/{project}/project.json", Body=text
         )
@@ -138,10 +144,9 @@ def drops() -> Any:
 
     def build_runtime() -> Runtime:
         holder["sagemaker"] = ScriptedSageMaker(script_for)
-        holder["runtime"] = make_runtime(
-            holder["sagemaker"].client, FixedClock(EXAMPLE_TIME + timedelta(minutes=1))
-        )
-        return holder["runtime"]
+        runtime = make_runtime(holder["sagemaker"].client, FixedClock(EXAMPLE_TIME + timedelta(minutes=1)))
+        holder["runtime"] = runtime
+        return runtime
 
     with deployed_stack(build_runtime) as deployment:
         s3 = boto3.client("s3", region_name=REGION)
@@ -166,16 +171,15 @@ def test_each_dropped_batch_starts_a_job_seeded_with_the_projects_latest_model(d
     requests = list(drops.sagemaker.created.values())
     assert "InitialActiveLearningModelArn" not in algorithms(requests[0])  # no model yet: start fresh
     assert algorithms(requests[1])["InitialActiveLearningModelArn"] == first.output["final_model_arn"]
-    manifest = requests[1]["InputConfig"]["DataSource"]["S3DataSource"]["ManifestS3Uri"]
-    assert manifest == f"s3://{TEST_SETTINGS.data_bucket}/incoming/birds/batch-2.manifest"
-    history = [job.job_name for job in drops.runtime.store.jobs_of_project("birds", newest_first=False)]
-    assert history == [first.output["job_name"], second.output["job_name"]]
+    records = list(drops.runtime.store.jobs_of_project("birds", newest_first=False))
+    assert [job.job_name for job in records] == [first.output["job_name"], second.output["job_name"]]
+    assert records[1].manifest_uri == f"s3://{TEST_SETTINGS.data_bucket}/incoming/birds/batch-2.manifest"
     pointer = drops.runtime.store.latest_model("birds")
     assert pointer is not None
     assert pointer.model_arn == second.output["final_model_arn"]
 
 
-def test_an_invalid_project_json_fails_the_execution_and_creates_no_job(drops: Drops) -> None:
+def test_invalid_project_settings_fail_the_execution_and_create_no_job(drops: Drops) -> None:
     settings = json.loads(PROJECT_SETTINGS)
     settings["workforce"]["workers_per_object"] = 10
     drops.settings(json.dumps(settings))
@@ -184,17 +188,33 @@ def test_an_invalid_project_json_fails_the_execution_and_creates_no_job(drops: D
 
     assert result.status == "FAILED"
     assert result.error == "InvalidJobInput"
-    assert "project.json" in (result.cause or "")
-    assert "workforce.workers_per_object" in (result.cause or "")
+    assert "project settings of 'birds': workforce.workers_per_object" in (result.cause or "")
     assert drops.sagemaker.created == {}
 
 
-def test_a_missing_project_json_fails_the_execution_and_creates_no_job(drops: Drops) -> None:
+def test_a_project_without_settings_fails_the_execution_even_with_a_project_json_uploaded(
+    drops: Drops,
+) -> None:
+    drops.upload_project_json(PROJECT_SETTINGS)
+
     (result,) = drops.drop("batch-1", "drop-nosettings")
 
     assert result.status == "FAILED"
-    assert "incoming/birds/project.json" in (result.cause or "")
+    assert "project settings of 'birds': none in the table" in (result.cause or "")
     assert drops.sagemaker.created == {}
+
+
+def test_a_project_json_uploaded_next_to_the_batches_cannot_raise_the_workers(drops: Drops) -> None:
+    drops.settings(PROJECT_SETTINGS)
+    hostile = json.loads(PROJECT_SETTINGS)
+    hostile["workforce"]["workers_per_object"] = 9
+    drops.upload_project_json(json.dumps(hostile))
+
+    (result,) = drops.drop("batch-1", "drop-hostile")
+
+    assert result.status == "SUCCEEDED", result.cause
+    (request,) = drops.sagemaker.created.values()
+    assert request["HumanTaskConfig"]["NumberOfHumanWorkersPerDataObject"] == 3
 
 
 def test_an_event_delivered_twice_starts_only_one_job(drops: Drops) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,6 +19,30 @@ parts, so an upload holds at most ~16 MiB at a time and can reach 78 GiB."""
 MIN_MULTIPART_PART_SIZE = 5 * 1024 * 1024
 MAX_MULTIPART_PARTS = 10_000
 _S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.*)$")
+_MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchBucket", "AccessDenied", "404", "403"})
+_BAD_VERSION_CODES = frozenset({"InvalidArgument", "400", "MethodNotAllowed", "405"})
+"""What S3 answers for a version id that is malformed (400 InvalidArgument) or names a delete marker
+(405): for a read of that version, the object is missing."""
+
+
+@dataclass(frozen=True)
+class ObjectHead:
+    """What HeadObject says about one object version."""
+
+    size: int
+    version_id: str | None
+    """None when the bucket keeps no versions (S3 says ``null`` or nothing)."""
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CopiedObject:
+    """The result of ``copy_version``: the copy's URI and version, and S3's SHA-256 of it (hex; None when
+    S3 gave no full-object checksum)."""
+
+    uri: str
+    version_id: str | None
+    sha256: str | None
 
 
 class ObjectMissing(Exception):
@@ -41,10 +67,76 @@ class ObjectStore:
     def __init__(self, client: Any) -> None:
         self._client = client
 
-    def iter_chunks(self, bucket: str, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-        """The object's bytes in chunks; raises ``ObjectMissing`` if it cannot be read."""
-        response = self._get_object(bucket, key)
+    def iter_chunks(
+        self, bucket: str, key: str, chunk_size: int = CHUNK_SIZE, *, version_id: str | None = None
+    ) -> Iterator[bytes]:
+        """The object's bytes (of ``version_id``, else the current version) in chunks; raises
+        ``ObjectMissing`` if it cannot be read."""
+        extra = {"VersionId": version_id} if version_id is not None else {}
+        response = self._get_object(bucket, key, **extra)
         yield from _body_chunks(response["Body"], chunk_size)
+
+    def head(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectHead:
+        """Size, version and user metadata of an object (of ``version_id``, else the current version).
+
+        ``ObjectMissing`` when there is no such object or version: an unknown or malformed version id,
+        or a version that is a delete marker, is missing too.
+        """
+        extra = {"VersionId": version_id} if version_id is not None else {}
+        try:
+            response = self._client.head_object(Bucket=bucket, Key=key, **extra)
+        except ClientError as exc:
+            code = error_code(exc)
+            if code in _MISSING_CODES or (version_id is not None and code in _BAD_VERSION_CODES):
+                what = f"s3://{bucket}/{key}" + (f" version {version_id}" if version_id else "")
+                raise ObjectMissing(f"{what}: {_head_error_name(code, version_id)}") from exc
+            if is_transient(exc):
+                raise transient("S3", "HeadObject", exc) from exc
+            raise
+        except BotoCoreError as exc:
+            if is_transient(exc):
+                raise transient("S3", "HeadObject", exc) from exc
+            raise
+        version = response.get("VersionId")
+        return ObjectHead(
+            size=int(response["ContentLength"]),
+            version_id=None if version in (None, "null") else str(version),
+            metadata={str(k): str(v) for k, v in response.get("Metadata", {}).items()},
+        )
+
+    def copy_version(
+        self,
+        source: tuple[str, str, str],
+        bucket: str,
+        key: str,
+        *,
+        content_type: str,
+        metadata: dict[str, str],
+        kms_key_id: str,
+    ) -> CopiedObject:
+        """Copy exactly version ``source = (bucket, key, version id)`` to ``bucket/key``, SSE-KMS with
+        ``kms_key_id``, with ``metadata`` replacing the source's, and S3 computing its SHA-256."""
+        source_bucket, source_key, version_id = source
+        response = StreamingUpload._call(
+            "CopyObject",
+            self._client.copy_object,
+            CopySource={"Bucket": source_bucket, "Key": source_key, "VersionId": version_id},
+            Bucket=bucket,
+            Key=key,
+            ContentType=content_type,
+            Metadata=metadata,
+            MetadataDirective="REPLACE",
+            ServerSideEncryption="aws:kms",
+            SSEKMSKeyId=kms_key_id,
+            ChecksumAlgorithm="SHA256",
+        )
+        result = response.get("CopyObjectResult", {})
+        checksum = result.get("ChecksumSHA256") if result.get("ChecksumType") != "COMPOSITE" else None
+        return CopiedObject(
+            uri=f"s3://{bucket}/{key}",
+            version_id=response.get("VersionId"),
+            sha256=base64.b64decode(checksum).hex() if checksum else None,
+        )
 
     @property
     def client(self) -> Any:
@@ -67,8 +159,9 @@ class ObjectStore:
         try:
             response: dict[str, Any] = self._client.get_object(Bucket=bucket, Key=key, **extra)
         except ClientError as exc:
-            if error_code(exc) in {"NoSuchKey", "NoSuchBucket", "AccessDenied", "404", "403"}:
-                raise ObjectMissing(f"s3://{bucket}/{key}: {error_code(exc)}") from exc
+            code = error_code(exc)
+            if code in _MISSING_CODES or ("VersionId" in extra and code in _BAD_VERSION_CODES):
+                raise ObjectMissing(f"s3://{bucket}/{key}: {code}") from exc
             if error_code(exc) in {"PreconditionFailed", "412"}:
                 raise ObjectChanged(f"s3://{bucket}/{key} changed since it was first read") from exc
             if is_transient(exc):
@@ -95,10 +188,18 @@ class ObjectStore:
                 raise transient("S3", "DeleteObject", exc) from exc
             raise
 
-    def put_text(self, bucket: str, key: str, text: str, content_type: str) -> str:
-        """Write a small UTF-8 object (bucket default encryption applies); returns its URI."""
+    def put_text(
+        self, bucket: str, key: str, text: str, content_type: str, *, kms_key_id: str | None = None
+    ) -> str:
+        """Write a small UTF-8 object, SSE-KMS with ``kms_key_id`` when given (else the bucket's default
+        encryption applies); returns its URI."""
+        encryption = (
+            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id is not None else {}
+        )
         try:
-            self._client.put_object(Bucket=bucket, Key=key, Body=text.encode(), ContentType=content_type)
+            self._client.put_object(
+                Bucket=bucket, Key=key, Body=text.encode(), ContentType=content_type, **encryption
+            )
         except ClientError as exc:
             if is_transient(exc):
                 raise transient("S3", "PutObject", exc) from exc
@@ -116,6 +217,17 @@ class ObjectStore:
             if is_transient(exc):
                 raise transient("S3", "ListObjectsV2", exc) from exc
             raise
+
+
+def _head_error_name(code: str, version_id: str | None) -> str:
+    """HeadObject's errors have no body, so botocore's code is the HTTP status: name it as GET would."""
+    names = {
+        "404": "NoSuchVersion" if version_id is not None else "NoSuchKey",
+        "403": "AccessDenied",
+        "405": "MethodNotAllowed (the version is a delete marker)",
+        "400": "InvalidArgument (not a version id of this object)",
+    }
+    return names.get(code, code)
 
 
 def _body_chunks(body: Any, chunk_size: int) -> Iterator[bytes]:

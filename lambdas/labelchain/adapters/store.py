@@ -12,6 +12,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ValidationError
 
 from labelchain.adapters.aws_errors import error_code, is_transient, transient
+from labelchain.core.project_settings import (
+    SETTINGS_INDEX_PARTITION,
+    ProjectSettingsRecord,
+    project_settings_index_key,
+    project_settings_key,
+)
 from labelchain.core.records import (
     ACTIVE_INDEX,
     ACTIVE_INDEX_PARTITION_KEY,
@@ -378,3 +384,44 @@ class JobStore:
             existing = self._call("get_item", Key=keys, ConsistentRead=True)["Item"]
             return str(existing["execution_arn"]["S"])
         return execution_arn
+
+    # --- project settings (operator data: written by `labelchain project-settings put` only) -----------
+
+    def project_settings(self, project: str) -> ProjectSettingsRecord | None:
+        """The project's current settings item, or None if an operator never wrote any."""
+        keys = {k: _serializer.serialize(v) for k, v in project_settings_key(project).items()}
+        item = self._call("get_item", Key=keys, ConsistentRead=True).get("Item")
+        return None if item is None else ProjectSettingsRecord.model_validate(item_to_plain(item))
+
+    def put_project_settings(self, record: ProjectSettingsRecord) -> bool:
+        """Write a new version of a project's settings if the stored version is still the one before it
+        (none for version 1); False when someone else wrote in between (read again, then retry)."""
+        keys = {**project_settings_key(record.project), **project_settings_index_key(record.project)}
+        if record.version == 1:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            condition = {
+                "ConditionExpression": "#version = :previous",
+                "ExpressionAttributeNames": {"#version": "version"},
+                "ExpressionAttributeValues": {":previous": {"N": str(record.version - 1)}},
+            }
+        try:
+            self._call("put_item", Item=model_to_item(record, keys), **condition)
+        except RecordExists:
+            return False
+        return True
+
+    def all_project_settings(self) -> Iterator[ProjectSettingsRecord]:
+        """Every project's settings item, by project name (one partition of gsi1, never a table scan)."""
+        params: dict[str, Any] = {
+            "IndexName": PROJECT_INDEX,
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": SETTINGS_INDEX_PARTITION}},
+        }
+        while True:
+            page = self._call("query", **params)
+            for item in page.get("Items", []):
+                yield ProjectSettingsRecord.model_validate(item_to_plain(item))
+            if "LastEvaluatedKey" not in page:
+                return
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]

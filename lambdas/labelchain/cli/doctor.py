@@ -13,8 +13,7 @@ from labelchain.cli.exits import NOT_COMPLETED, OK, CliError
 from labelchain.cli.inputs import CheckedInput, InvalidInput, load_input
 from labelchain.cli.options import Subparsers, add_command
 from labelchain.cli.project import cdk_bootstrap_parameter, powertools_ssm_parameter
-from labelchain.core.job_input import PublicWorkforce
-from labelchain.core.regions import SUPPORTED_REGIONS, public_workteam_arn
+from labelchain.core.regions import SUPPORTED_REGIONS
 
 if TYPE_CHECKING:
     from labelchain.cli.aws import Aws
@@ -181,8 +180,6 @@ class Doctor:
         if self.region is None or self.region not in SUPPORTED_REGIONS:
             return skipped(name, "needs a supported region")
         workforce = self.checked_input.job.workforce
-        if isinstance(workforce, PublicWorkforce):
-            return passed(name, f"public workforce (Mechanical Turk): {public_workteam_arn(self.region)}")
         arn = workforce.workteam_arn
         team_region = arn.split(":")[3]
         if team_region != self.region:

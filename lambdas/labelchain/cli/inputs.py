@@ -19,6 +19,7 @@ from labelchain.core.catalog import MIN_OBJECTS_WITH_AUTO_LABELING, spec_for
 from labelchain.core.dataset_split import part_sizes
 from labelchain.core.experiment import ExperimentInput, parse_experiment_input
 from labelchain.core.job_input import JobInput, parse_job_input
+from labelchain.core.strict_json import DuplicateKeyError, loads_strict
 from labelchain.errors import InvalidJobInput
 
 if TYPE_CHECKING:
@@ -68,7 +69,8 @@ class CheckedInput:
 
 
 def read_input_file(path: str) -> dict[str, Any]:
-    """The JSON object in ``path`` (``-``: standard input); ``CliError`` (exit 2) saying what is wrong."""
+    """The JSON object in ``path`` (``-``: standard input); ``CliError`` (exit 2) saying what is wrong,
+    a key repeated in one object included (``loads_strict``: never silently last-wins)."""
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -76,9 +78,11 @@ def read_input_file(path: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"{path}: cannot read it ({exc})") from None
     try:
-        raw = json.loads(text)
+        raw = loads_strict(text, document=path)
     except json.JSONDecodeError as exc:
         raise CliError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except DuplicateKeyError as exc:
+        raise CliError(str(exc)) from None
     if not isinstance(raw, dict):
         raise InvalidInput(path, f"input: expected a JSON object, got {type(raw).__name__}", "LabelingJob")
     return raw

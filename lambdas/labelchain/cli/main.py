@@ -6,25 +6,38 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from labelchain.cli import cost, doctor, jobs, output, report, start, status, stop, validate
+from labelchain.cli import (
+    cost,
+    doctor,
+    jobs,
+    output,
+    project_settings,
+    report,
+    start,
+    status,
+    stop,
+    validate,
+)
 from labelchain.cli.exits import AWS, EXIT_CODES_HELP, INTERRUPTED, CliError
 
-COMMANDS = (validate, start, status, stop, jobs, report, cost, doctor)
+COMMANDS = (validate, start, status, stop, jobs, report, cost, doctor, project_settings)
 """In the order ``labelchain --help`` lists them."""
 PROG = "labelchain"
 DESCRIPTION = """\
 LabelChain from the command line: check an input and price it, start a labeling job (or the seed
 experiment) and follow it, see and stop running jobs, a project's job history, experiment figures,
-and a preflight check of the account. The stack is found from its CloudFormation outputs (stack
-LabelChain unless --stack or LABELCHAIN_STACK says otherwise); AWS_ENDPOINT_URL and
-AWS_ENDPOINT_URL_SAGEMAKER point it at the offline stack. Reference: docs/CLI.md."""
+a preflight check of the account, and the settings of projects whose jobs start on upload. The
+stack is found from its CloudFormation outputs (stack LabelChain unless --stack or LABELCHAIN_STACK
+says otherwise); AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_SAGEMAKER point it at the offline stack.
+Reference: docs/CLI.md."""
 EXAMPLES = """\
 examples:
   labelchain validate examples/bird-bounding-box.json --objects 1250
   labelchain doctor examples/bird-bounding-box.json
   labelchain start my-job.json --name birds-half-a --wait
   labelchain status
-  labelchain stop birds-half-a --wait"""
+  labelchain stop birds-half-a --wait
+  labelchain project-settings put birds --file examples/project.json"""
 
 
 def version() -> str:

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from labelchain.cli.exits import CliError
 from labelchain.core.prices import DEFAULT_PRICES, PriceTable, prices_from_json
+from labelchain.core.strict_json import DuplicateKeyError, loads_strict
 
 STACK_ID = "LabelChain"
 DEFAULT_RESOURCE_PREFIX = "labelchain"
@@ -57,10 +59,15 @@ class ProjectFiles:
         return None if self.root is None else self.root / "requirements.txt"
 
     def context(self) -> dict[str, Any]:
-        """``cdk.json``'s context block ({} without a cdk.json)."""
+        """``cdk.json``'s context block ({} without a cdk.json); ``CliError`` (exit 2) on a key repeated in
+        one object (the CDK would silently keep the last one)."""
         if self.cdk_json is None:
             return {}
-        context = json.loads(self.cdk_json.read_text(encoding="utf-8")).get("context", {})
+        try:
+            document = loads_strict(self.cdk_json.read_text(encoding="utf-8"), document=str(self.cdk_json))
+        except DuplicateKeyError as exc:
+            raise CliError(str(exc)) from None
+        context = document.get("context", {}) if isinstance(document, dict) else {}
         return context if isinstance(context, dict) else {}
 
     def stack_name(self) -> str:

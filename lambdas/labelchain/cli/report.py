@@ -3,8 +3,9 @@
     labelchain report s3://<bucket>/experiments/<project>/<execution>/report.json --out figs/
 
 Reads ``report.json`` (what CompareJobs wrote) from a file or from S3 and writes, for each job with
-numbers, its cost per iteration and objects per iteration, plus one figure putting the three jobs'
-duration, share machine-labeled and total cost side by side. S3 is read with boto3's default
+numbers, its cost per iteration, objects per iteration and (when its worker time is known) worker hours
+per iteration, plus one figure putting the three jobs' duration, share machine-labeled, total cost and
+worker hours side by side. S3 is read with boto3's default
 credentials; ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_S3``) points it at another endpoint.
 
 matplotlib is a development dependency, not part of the Lambda runtime: it is imported only when
@@ -176,6 +177,29 @@ def objects_per_iteration(report: ExperimentComparison, side: JobSide) -> Figure
     return figure
 
 
+def worker_hours_per_iteration(report: ExperimentComparison, side: JobSide) -> Figure:
+    """Bars: the worker hours people spent in each iteration (from the worker-response files)."""
+    figures = side.figures
+    assert figures is not None
+    rows = figures.iteration_rows
+    x = [row.iteration for row in rows]
+    worked = [float(row.worker_hours or 0) for row in rows]
+    figure = _new_figure(8, 5)
+    axes = figure.add_subplot()
+    _stacked(axes, x, [("worker hours", worked, HUMAN_COLOUR)], "{:,.2f}")
+    axes.set_title(_title(f"Worker hours per iteration: {_job_label(side, figures)}", report))
+    axes.set_xlabel("active-learning iteration")
+    axes.set_ylabel("worker hours")
+    note = f"{figures.worker_hours or 0:,.2f} worker hours"
+    if figures.worker_hours_without_auto_labeling is not None:
+        note += (
+            f"; without auto-labeling about {figures.worker_hours_without_auto_labeling:,.2f} "
+            f"(saved {figures.worker_hours_saved or 0:,.2f})"
+        )
+    figure.supxlabel(note, fontsize="small")
+    return figure
+
+
 def _job_panel(
     axes: Axes, report: ExperimentComparison, values: dict[str, float | None], ylabel: str, fmt: str
 ) -> None:
@@ -214,12 +238,12 @@ def _headline_text(report: ExperimentComparison) -> str:
 
 
 def jobs_compared(report: ExperimentComparison) -> Figure:
-    """Three panels side by side: duration, share machine-labeled and total cost of each job."""
+    """Four panels side by side: duration, share machine-labeled, total cost and worker hours."""
     present = {role: side.figures for role, side in report.jobs.items() if side.figures is not None}
     longest = max((f.duration_seconds or 0 for f in present.values()), default=0)
     unit, seconds_per_unit = ("hours", 3600) if longest >= 2 * 3600 else ("minutes", 60)
-    figure = _new_figure(13, 5)
-    duration_axes, share_axes, cost_axes = figure.subplots(1, 3)
+    figure = _new_figure(17, 5)
+    duration_axes, share_axes, cost_axes, hours_axes = figure.subplots(1, 4)
     _job_panel(
         duration_axes,
         report,
@@ -248,6 +272,14 @@ def jobs_compared(report: ExperimentComparison) -> Figure:
         "{:,.2f} USD",
     )
     cost_axes.set_title("What each job cost")
+    _job_panel(
+        hours_axes,
+        report,
+        {r: None if f.worker_hours is None else float(f.worker_hours) for r, f in present.items()},
+        "worker hours",
+        "{:,.2f} h",
+    )
+    hours_axes.set_title("People's time (worker hours)")
     figure.supxlabel(_headline_text(report), fontsize="small")
     figure.suptitle(
         _title(f"Seed experiment {report.execution_name} ({report.project}): the three jobs", report)
@@ -264,6 +296,8 @@ def report_figures(report: ExperimentComparison) -> dict[str, Figure]:
             continue
         figures[f"{role}-cost-per-iteration.png"] = cost_per_iteration(report, side)
         figures[f"{role}-objects-per-iteration.png"] = objects_per_iteration(report, side)
+        if any(row.worker_hours is not None for row in side.figures.iteration_rows):
+            figures[f"{role}-worker-hours-per-iteration.png"] = worker_hours_per_iteration(report, side)
     figures["jobs-compared.png"] = jobs_compared(report)
     return figures
 

@@ -11,6 +11,7 @@ from labelchain.cli.exits import OK
 from labelchain.cli.options import Subparsers, add_command, whole_number
 from labelchain.cli.targets import Target, resolve_target
 from labelchain.cli.watch import cost_text, machine_percent, tracked_jobs
+from labelchain.core.labor import hours
 from labelchain.core.records import JobRecord
 
 NAME = "status"
@@ -230,12 +231,17 @@ def _cost_detail(record: JobRecord) -> str:
     cost = record.cost
     if cost is None or record.finalized_at is None:
         return cost_text(record).removeprefix("cost ")
-    return (
-        f"{output.usd(cost.total_cost_usd)} (final; human {output.usd(cost.human_cost_usd)}, machine "
+    labor = "" if cost.labor_cost_usd is None else f" (labor {output.usd(cost.labor_cost_usd)})"
+    text = (
+        f"{output.usd(cost.total_cost_usd)} (final; human {output.usd(cost.human_cost_usd)}{labor}, machine "
         f"{output.usd(cost.machine_cost_usd)}, compute {output.usd(cost.compute_cost_usd)}; without "
         f"auto-labeling {output.usd(cost.cost_without_auto_labeling_usd)}, saving {cost.saving_percent} %; "
         f"prices {cost.prices_version})"
     )
+    if cost.worker_seconds is not None:
+        saved = hours(cost.worker_seconds_saved)
+        text += f"; worker hours {hours(cost.worker_seconds)}" + ("" if saved is None else f", {saved} saved")
+    return text
 
 
 def _budget_detail(record: JobRecord) -> str:

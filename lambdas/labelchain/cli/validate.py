@@ -18,7 +18,6 @@ from labelchain.core.estimate import (
     estimate_experiment_cost,
     estimate_job_cost,
 )
-from labelchain.core.job_input import PublicWorkforce
 from labelchain.core.prices import PriceTable
 
 NAME = "validate"
@@ -117,10 +116,19 @@ def price(
 def _workforce_text(checked: CheckedInput, prices: PriceTable) -> str:
     workforce = checked.job.workforce
     workers = output.plural(workforce.workers_per_object, "worker")
-    if isinstance(workforce, PublicWorkforce):
-        return f"public (Mechanical Turk), {workers} × {workforce.price_per_task_usd} USD per task"
-    price = prices.task_price_usd if prices.task_price_usd is not None else Decimal(0)
-    return f"{workforce.kind} workteam, {workers} × {price} USD per task (prices.task_price_usd)"
+    vendor_price = getattr(workforce, "price_per_object_usd", None)
+    if workforce.kind == "vendor" and vendor_price is not None:
+        return f"vendor workteam, {workers}; {vendor_price} USD per human-labeled object"
+    rate = prices.labor_rate_usd_per_hour
+    labor = (
+        "labor not priced (set prices.labor_rate_usd_per_hour)"
+        if rate is None
+        else f"labor {rate} USD per worker hour, priced from worker time once the job ran (not in this range)"
+    )
+    text = f"{workforce.kind} workteam, {workers}; {labor}"
+    if prices.task_price_usd:
+        text += f"; {prices.task_price_usd} USD per task (prices.task_price_usd)"
+    return text
 
 
 def _range(least: Decimal, most: Decimal) -> str:

@@ -48,9 +48,14 @@ class TaskTypeSpec:
     source_field: str
     """The manifest field holding each object: ``source-ref`` (S3 URI) or ``source`` (inline text)."""
     public_prices_usd: tuple[Decimal, ...]
-    """Prices per task Mechanical Turk accepts for this type."""
+    """Prices per task Mechanical Turk accepted for this type. History only: Mechanical Turk closed on
+    2026-09-30 and LabelChain refuses a public workforce; the cost calculator keeps these to reproduce
+    AWS's published (Mechanical Turk era) totals."""
     min_labels: int
     max_labels: int
+    """Label categories allowed without automated labeling."""
+    max_labels_with_auto_labeling: int
+    """Label categories allowed with automated labeling (AWS's label-category quotas)."""
     max_objects_with_auto_labeling: int
     max_task_time_limit_seconds: int
     has_boxes: bool
@@ -62,6 +67,16 @@ class TaskTypeSpec:
         return self.task_type is TaskType.SEMANTIC_SEGMENTATION
 
 
+# Sources of the per-type limits below (checked 2026-12):
+# - label categories: AWS's label-category quotas, "Input Data Quotas" in the Ground Truth developer
+#   guide (https://docs.aws.amazon.com/sagemaker/latest/dg/input-data-limits.html): 50 for image and
+#   text classification and for bounding boxes; semantic segmentation with automated data labeling 20.
+#   At least two for classification, one otherwise (CreateLabelingJob's LabelCategoryConfigS3Uri:
+#   https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateLabelingJob.html).
+# - objects: the same page (20,000 for semantic segmentation, 100,000 otherwise).
+# - task time: TaskTimeLimitInSeconds, "up to 8 hours (28,800 seconds) for ... image and text labeling
+#   jobs" (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_HumanTaskConfig.html); the API
+#   model (botocore sagemaker service-2.json) gives only the minimum, 30.
 MIN_OBJECTS_WITH_AUTO_LABELING = 1250
 """Ground Truth refuses automated data labeling on fewer objects (5,000 recommended)."""
 
@@ -76,6 +91,7 @@ CATALOG: dict[TaskType, TaskTypeSpec] = {
         public_prices_usd=_BOX_PRICES,
         min_labels=1,
         max_labels=50,
+        max_labels_with_auto_labeling=50,
         max_objects_with_auto_labeling=100_000,
         max_task_time_limit_seconds=28_800,
         has_boxes=True,
@@ -90,6 +106,7 @@ CATALOG: dict[TaskType, TaskTypeSpec] = {
         public_prices_usd=_CLASSIFICATION_PRICES,
         min_labels=2,
         max_labels=50,
+        max_labels_with_auto_labeling=50,
         max_objects_with_auto_labeling=100_000,
         max_task_time_limit_seconds=28_800,
         has_boxes=False,
@@ -104,6 +121,7 @@ CATALOG: dict[TaskType, TaskTypeSpec] = {
         public_prices_usd=_CLASSIFICATION_PRICES,
         min_labels=2,
         max_labels=50,
+        max_labels_with_auto_labeling=50,
         max_objects_with_auto_labeling=100_000,
         max_task_time_limit_seconds=28_800,
         has_boxes=False,
@@ -118,6 +136,7 @@ CATALOG: dict[TaskType, TaskTypeSpec] = {
         public_prices_usd=_SEGMENTATION_PRICES,
         min_labels=1,
         max_labels=50,
+        max_labels_with_auto_labeling=20,
         max_objects_with_auto_labeling=20_000,
         max_task_time_limit_seconds=28_800,
         has_boxes=False,

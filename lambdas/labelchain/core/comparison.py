@@ -7,7 +7,10 @@ Pure: it turns what the experiment observed (a ``JobRecord`` per job, or why the
 Arithmetic is ``Decimal`` (context: 34 digits, ROUND_HALF_UP), so nothing depends on the caller's
 thread context. Rounding:
 
-* USD amounts are copied from the job records (exact, four decimal places; see ``core.cost``);
+* USD amounts are copied from the job records (four decimal places; see ``core.cost``); worker hours
+  are the records' worker seconds / 3600, rounded half-up to two places;
+* the experiment's totals add the present jobs' amounts and seconds (a job without known worker time
+  leaves the hour totals None);
 * every percentage (share machine-labeled, cost and duration reductions) is computed from the exact
   counts or amounts and rounded half-up to two decimal places once, at the end;
 * the machine-labeled gain in percentage points is the difference of the exact shares, rounded
@@ -23,10 +26,11 @@ from typing import Literal, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from labelchain.core.cost import compute_cost, percent_of
+from labelchain.core.cost import percent_of
 from labelchain.core.experiment import ROLES
+from labelchain.core.labor import WorkerTime, hours
 from labelchain.core.prices import PriceTable
-from labelchain.core.records import JobRecord
+from labelchain.core.records import JobRecord, record_cost
 
 Role = Literal["initial", "pretrained", "control"]
 ExecutionStatus = Literal["SUCCEEDED", "FAILED", "NOT_RUN"]
@@ -41,7 +45,8 @@ def _role(name: str) -> Role:
 ROLE_ORDER: tuple[Role, ...] = tuple(_role(name) for name in ROLES)
 """``core.experiment.ROLES``, typed: a role added there without a place here fails at import."""
 
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2
+"""2: cost model v2 (labor, worker hours, hours saved, experiment totals); version 1 reports still load."""
 ROUNDING_RULE = (
     "USD amounts are exact (4 decimal places, from the job records); percentages are computed from "
     "exact values and rounded half-up to 2 decimal places; the machine-labeled gain is the difference "
@@ -87,6 +92,11 @@ class IterationFigures(BaseModel):
     """The three parts are None when the record's prices cannot re-price the row."""
     total_cost_usd: Decimal
     """As recorded on the job (human + machine + compute)."""
+    labor_cost_usd: Decimal | None = None
+    """Part of human_cost_usd: what people's work cost (None as for the parts above)."""
+    worker_seconds: Decimal | None = None
+    worker_hours: Decimal | None = None
+    worker_answers: int | None = None
 
 
 class JobFigures(BaseModel):
@@ -111,6 +121,16 @@ class JobFigures(BaseModel):
     duration_seconds: int | None
     iterations: int
     iteration_rows: list[IterationFigures]
+    cost_model: str | None = None
+    workforce_kind: str | None = None
+    labor_cost_usd: Decimal | None = None
+    saving_usd: Decimal | None = None
+    cost_per_object_usd: Decimal | None = None
+    worker_seconds: Decimal | None = None
+    worker_hours: Decimal | None = None
+    worker_hours_without_auto_labeling: Decimal | None = None
+    worker_hours_saved: Decimal | None = None
+    cost_notes: list[str] = Field(default_factory=list)
     initial_model_arn: str | None
     final_model_arn: str | None
     model_outcome: str
@@ -165,6 +185,24 @@ class PricesUsed(BaseModel):
     workforce_kind: str
     workers_per_object: int
     task_price_usd: str
+    price_per_object_usd: str | None = None
+    """A vendor work team's price per human-labeled object."""
+
+
+class ExperimentTotals(BaseModel):
+    """The experiment's jobs together: what they cost, would have cost, and the hours they took."""
+
+    model_config = ConfigDict(frozen=True)
+    roles: list[Role]
+    """The jobs with a recorded cost that the totals add up."""
+    total_cost_usd: Decimal
+    cost_without_auto_labeling_usd: Decimal
+    saving_usd: Decimal
+    saving_percent: Decimal
+    worker_hours: Decimal | None
+    """None when any of those jobs has no known worker time."""
+    worker_hours_without_auto_labeling: Decimal | None
+    worker_hours_saved: Decimal | None
 
 
 class ExperimentComparison(BaseModel):
@@ -187,6 +225,8 @@ class ExperimentComparison(BaseModel):
     missing: dict[Role, str]
     """Role → why it has no numbers."""
     prices: list[PricesUsed]
+    totals: ExperimentTotals | None = None
+    """None in version 1 reports."""
     rounding: str = ROUNDING_RULE
 
     @model_validator(mode="after")
@@ -199,21 +239,31 @@ class ExperimentComparison(BaseModel):
 
 
 def _iteration_figures(record: JobRecord) -> list[IterationFigures]:
+    job_time = _job_worker_time(record)
     rows = []
     for row in record.iterations:
-        human_cost = machine_cost = compute = None
+        human_cost = machine_cost = compute = labor = None
+        time = None
+        if row.worker_seconds is not None:
+            timed = (row.worker_answers or 0) - row.answers_time_unknown
+            time = WorkerTime(
+                worker_seconds=row.worker_seconds,
+                timed_answers=max(timed, 0),
+                answers_time_unknown=row.answers_time_unknown,
+            )
         try:
-            breakdown = compute_cost(
-                human_objects=row.human_objects,
-                machine_objects=row.machine_objects or 0,
-                workers_per_object=record.workforce.workers_per_object,
-                task_price_usd=Decimal(record.workforce.task_price_usd),
-                prices=record.prices,
-                iterations=1 if record.auto_labeling else 0,
+            breakdown = record_cost(
+                record,
+                row.human_objects,
+                row.machine_objects or 0,
+                1,
+                worker_time=time,
+                counterfactual_time=job_time,
             )
             human_cost = breakdown.human_cost_usd
             machine_cost = breakdown.machine_cost_usd
             compute = breakdown.compute_cost_usd
+            labor = breakdown.labor_cost_usd
         except (ValueError, ArithmeticError):  # a record priced outside today's rules: keep the total
             pass
         rows.append(
@@ -226,9 +276,24 @@ def _iteration_figures(record: JobRecord) -> list[IterationFigures]:
                 machine_cost_usd=machine_cost,
                 compute_cost_usd=compute,
                 total_cost_usd=Decimal(row.cost_usd),
+                labor_cost_usd=labor,
+                worker_seconds=row.worker_seconds,
+                worker_hours=hours(row.worker_seconds),
+                worker_answers=row.worker_answers,
             )
         )
     return rows
+
+
+def _job_worker_time(record: JobRecord) -> WorkerTime | None:
+    cost = record.cost
+    if cost is None or cost.worker_seconds is None:
+        return None
+    return WorkerTime(
+        worker_seconds=cost.worker_seconds,
+        timed_answers=cost.timed_answers,
+        answers_time_unknown=cost.answers_time_unknown,
+    )
 
 
 def job_figures(record: JobRecord) -> JobFigures:
@@ -257,6 +322,42 @@ def job_figures(record: JobRecord) -> JobFigures:
         initial_model_arn=record.initial_model_arn,
         final_model_arn=record.final_model_arn,
         model_outcome=record.model_outcome,
+        cost_model=cost.cost_model if cost else None,
+        workforce_kind=record.workforce.kind,
+        labor_cost_usd=cost.labor_cost_usd if cost else None,
+        saving_usd=cost.saving_usd if cost else None,
+        cost_per_object_usd=cost.cost_per_object_usd if cost else None,
+        worker_seconds=cost.worker_seconds if cost else None,
+        worker_hours=hours(cost.worker_seconds) if cost else None,
+        worker_hours_without_auto_labeling=hours(cost.worker_seconds_without_auto_labeling) if cost else None,
+        worker_hours_saved=hours(cost.worker_seconds_saved) if cost else None,
+        cost_notes=list(cost.notes) if cost else [],
+    )
+
+
+def experiment_totals(evidence: Mapping[Role, JobEvidence]) -> ExperimentTotals | None:
+    """The present jobs' costs and worker hours added up (None when no job recorded a cost)."""
+    costs = [(role, record.cost) for role in ROLE_ORDER if (record := evidence[role].record) and record.cost]
+    if not costs:
+        return None
+    with localcontext(_ARITHMETIC):
+        total = sum((cost.total_cost_usd for _, cost in costs), Decimal(0))
+        without = sum((cost.cost_without_auto_labeling_usd for _, cost in costs), Decimal(0))
+        seconds = [cost.worker_seconds for _, cost in costs]
+        without_seconds = [cost.worker_seconds_without_auto_labeling for _, cost in costs]
+        known = all(value is not None for value in seconds)
+        known_without = known and all(value is not None for value in without_seconds)
+        worked = sum((value or Decimal(0) for value in seconds), Decimal(0))
+        counterfactual = sum((value or Decimal(0) for value in without_seconds), Decimal(0))
+    return ExperimentTotals(
+        roles=[role for role, _ in costs],
+        total_cost_usd=total,
+        cost_without_auto_labeling_usd=without,
+        saving_usd=without - total,
+        saving_percent=percent_of(without - total, without),
+        worker_hours=hours(worked) if known else None,
+        worker_hours_without_auto_labeling=hours(counterfactual) if known_without else None,
+        worker_hours_saved=hours(counterfactual - worked) if known_without else None,
     )
 
 
@@ -355,7 +456,10 @@ def prices_used(evidence: Mapping[Role, JobEvidence]) -> list[PricesUsed]:
         if record is None:
             continue
         workforce = record.workforce
-        key = f"{record.prices.model_dump_json()}|{workforce.workers_per_object}|{workforce.task_price_usd}"
+        key = (
+            f"{record.prices.model_dump_json()}|{workforce.kind}|{workforce.workers_per_object}|"
+            f"{workforce.task_price_usd}|{workforce.price_per_object_usd}"
+        )
         if key in groups:
             known = groups[key]
             groups[key] = known.model_copy(update={"roles": [*known.roles, role]})
@@ -366,6 +470,7 @@ def prices_used(evidence: Mapping[Role, JobEvidence]) -> list[PricesUsed]:
                 workforce_kind=workforce.kind,
                 workers_per_object=workforce.workers_per_object,
                 task_price_usd=workforce.task_price_usd,
+                price_per_object_usd=workforce.price_per_object_usd,
             )
     return list(groups.values())
 
@@ -401,4 +506,5 @@ def compare_experiment(
         pretrained_vs_initial=compare_sides(sides["pretrained"], sides["initial"]),
         missing={role: side.missing_reason or "" for role, side in sides.items() if side.missing},
         prices=prices_used(evidence),
+        totals=experiment_totals(evidence),
     )

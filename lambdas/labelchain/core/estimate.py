@@ -15,9 +15,12 @@ job that runs to its end.
 * Compute (``auto_labeling_compute_usd_per_iteration``, 0 by default) is charged for at least one
   active-learning iteration and at most one per batch of ``max_concurrent_tasks`` human-labeled
   objects.
+* A vendor work team's price per object is charged per human-labeled object. A private team's labor
+  is worker time × ``labor_rate_usd_per_hour``, and worker time is only known once the job ran: the
+  range leaves it out and ``labor_time_excluded`` says so (cost model ``labelchain-cost-v2``).
 
 Prices resolve exactly as CreateJob resolves them: the deployment's table (``DEFAULT_PRICES`` unless
-cdk.json overrides it), then the input's ``prices``, and the public workforce's own task price.
+cdk.json overrides it), then the input's ``prices``, and a vendor's own price per object.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from decimal import Decimal
 from labelchain.core.cost import MAX_ITERATIONS, CostBreakdown, compute_cost
 from labelchain.core.dataset_split import part_sizes
 from labelchain.core.experiment import ROLES, ExperimentInput
-from labelchain.core.job_input import JobInput, PublicWorkforce
+from labelchain.core.job_input import JobInput
 from labelchain.core.prices import DEFAULT_PRICES, PriceTable, resolve_prices, task_price_usd_for
 
 LARGE_DATASET_OBJECTS = 5_000
@@ -59,6 +62,8 @@ class CostEstimate:
     maximum: CostBreakdown
     prices: PriceTable
     auto_labeling: bool
+    labor_time_excluded: bool = False
+    """True for a private team with a labor rate: its worker time cannot be priced before the job runs."""
 
     @property
     def single_value(self) -> bool:
@@ -74,8 +79,8 @@ def estimate_job_cost(
         raise ValueError(f"objects must be at least 1, got {objects}")
     prices = resolve_prices(default_prices, job_input.prices)
     workforce = job_input.workforce
-    public_price = workforce.price_per_task_usd if isinstance(workforce, PublicWorkforce) else None
-    task_price = task_price_usd_for(prices, public_price)
+    task_price = Decimal(0) if workforce.kind == "vendor" else task_price_usd_for(prices, None)
+    vendor_price = getattr(workforce, "price_per_object_usd", None) if workforce.kind == "vendor" else None
     conditions = job_input.stopping_conditions
 
     labeled = objects
@@ -105,6 +110,8 @@ def estimate_job_cost(
             task_price_usd=task_price,
             prices=prices,
             iterations=iterations,
+            workforce_kind=workforce.kind,
+            vendor_price_per_object_usd=vendor_price if vendor_price is not None else Decimal(0),
         )
 
     return CostEstimate(
@@ -115,6 +122,7 @@ def estimate_job_cost(
         maximum=price(most_humans, most_machines, most_iterations),
         prices=prices,
         auto_labeling=job_input.auto_labeling,
+        labor_time_excluded=workforce.kind == "private" and prices.labor_rate_usd_per_hour is not None,
     )
 
 

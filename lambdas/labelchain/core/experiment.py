@@ -12,6 +12,7 @@ import hashlib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails
 
 from labelchain.core.job_input import S3_URI_PATTERN, JobInput, describe_validation_error
 from labelchain.errors import InvalidJobInput
@@ -82,10 +83,20 @@ def parse_experiment_input(raw: Any) -> ExperimentInput:
     try:
         experiment.job_input(PLACEHOLDER_MANIFEST)
     except ValidationError as exc:
-        raise InvalidJobInput(
-            "; ".join(f"job.{line}" for line in describe_validation_error(exc).split("; "))
-        ) from exc
+        raise InvalidJobInput(describe_validation_error(_under_job(exc))) from exc
     return experiment
+
+
+def _under_job(exc: ValidationError) -> ValidationError:
+    """The template's errors located under ``job`` (a message may itself hold "; ", so the joined
+    description cannot be split back into fields)."""
+    errors: list[InitErrorDetails] = []
+    for error in exc.errors(include_url=False):
+        moved = InitErrorDetails(type=error["type"], loc=("job", *error["loc"]), input=error["input"])
+        if "ctx" in error:
+            moved["ctx"] = error["ctx"]
+        errors.append(moved)
+    return ValidationError.from_exception_data(exc.title, errors)
 
 
 def child_execution_name(parent_name: str, parent_arn: str, role: str) -> str:

@@ -8,33 +8,63 @@ service before its first SageMaker call. docs/INPUT.md documents every field wit
 
 from __future__ import annotations
 
+import html
 import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from labelchain.core.arns import (
+    MODEL_ARN_PATTERN,
+    PRIVATE_WORKTEAM_ARN_PATTERN,
+    VENDOR_WORKTEAM_ARN_PATTERN,
+)
 from labelchain.core.catalog import TaskType, spec_for
+from labelchain.core.instructions_html import refuse_unsafe_html
 from labelchain.core.prices import PriceOverrides
+from labelchain.core.strict_input import (
+    StrictDecimal,
+    label_identity,
+    normalised_label,
+    refuse_hidden_characters,
+)
 from labelchain.errors import InvalidJobInput
 
 NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"
 """SageMaker's rule for job and label-attribute names (letters, digits, single or repeated hyphens)."""
 
-S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+"
-WORKTEAM_ARN_PATTERN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:workteam/(private-crowd|vendor-crowd)/.+"
-MODEL_ARN_PATTERN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:\d{12}:model/.+"
-PUBLIC_AVAILABILITY_MAX_SECONDS = 43_200
+S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\x00-\x1f\x7f]+$"
+"""Anchored: no line breaks or control characters in the key, nothing after it."""
 AVAILABILITY_MAX_SECONDS = 2_592_000
-"""30 days: the API's maximum for private and vendor workforces (12 hours for the public one)."""
+"""30 days: TaskAvailabilityLifetimeInSeconds' maximum for private and vendor workforces (API reference,
+HumanTaskConfig: "For most users, the maximum is also 30 days")."""
+TASK_TIME_LIMIT_MAX_SECONDS = 28_800
+"""8 hours: TaskTimeLimitInSeconds' maximum for image and text tasks (the catalog holds it per type)."""
+MAX_HUMAN_LABELED_OBJECTS = 1_000_000
+"""LabelChain's bound for ``max_human_labeled_objects``: 10 x AWS's default dataset quota (100,000)."""
+MAX_VENDOR_PRICE_PER_OBJECT_USD = Decimal("100")
+"""LabelChain's bound for a vendor's price per object: a larger one is a typo (cents vs dollars)."""
+MECHANICAL_TURK_CLOSED = (
+    "kind 'public' is no longer possible: Amazon Mechanical Turk, Ground Truth's public workforce, "
+    "closed permanently on 2026-09-30. Use a private work team "
+    '{"kind": "private", "workteam_arn": '
+    '"arn:aws:sagemaker:<region>:<account>:workteam/private-crowd/<name>", '
+    '"workers_per_object": N} or a vendor work team {"kind": "vendor", "workteam_arn": '
+    '"arn:aws:sagemaker:<region>:<vendor account>:workteam/vendor-crowd/<name>", "workers_per_object": N, '
+    '"price_per_object_usd": "<the vendor\'s price>"} (docs/INPUT.md, workforce)'
+)
 RESERVED_LABEL_ATTRIBUTES = frozenset({"source", "source-ref"})
 RESERVED_TAG_PREFIXES = ("aws:", "labelchain:")
 MAX_USER_TAGS = 40
@@ -44,12 +74,15 @@ _Strict = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 Keyword = Annotated[
     str, StringConstraints(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9]+( [A-Za-z0-9]+)*$")
 ]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(normalised_label)]
+"""NFC-normalised, without control, bidirectional or zero-width characters (core/strict_input.py)."""
 
 
 def refuse_liquid_markup(text: str) -> str:
-    """Text that lands in the worker template must not carry Liquid markup of its own."""
-    if "{{" in text or "{%" in text:
+    """Text that lands in the worker template must not carry Liquid markup of its own (also when
+    written as character references, ``&#123;&#123;``, which an HTML parser turns back into braces)."""
+    decoded = html.unescape(text)
+    if "{{" in decoded or "{%" in decoded:
         raise ValueError("must not contain Liquid template markup ('{{' or '{%')")
     return text
 
@@ -67,8 +100,12 @@ class WorkerInstructions(BaseModel):
 
     @field_validator("short", "full")
     @classmethod
-    def _no_liquid_markup_in(cls, text: str) -> str:
-        return refuse_liquid_markup(text)
+    def _safe_html(cls, text: str) -> str:
+        refuse_hidden_characters(refuse_liquid_markup(text), multiline=True)
+        # What the worker's browser shows is the text with character references resolved: `&#x202e;` is
+        # the bidi override itself, so hidden characters are refused in that form too.
+        refuse_hidden_characters(html.unescape(text), multiline=True)
+        return refuse_unsafe_html(text)
 
 
 class TaskSpec(BaseModel):
@@ -86,15 +123,30 @@ class TaskSpec(BaseModel):
     @field_validator("title")
     @classmethod
     def _title_is_plain(cls, title: str) -> str:
-        return refuse_liquid_markup(title)
+        return refuse_hidden_characters(refuse_liquid_markup(title), multiline=True)
+
+    @field_validator("description")
+    @classmethod
+    def _description_is_plain(cls, description: str) -> str:
+        return refuse_hidden_characters(description)
 
     @field_validator("labels")
     @classmethod
     def _labels_unique(cls, labels: list[str]) -> list[str]:
-        seen: set[str] = set()
-        duplicates = sorted({label for label in labels if label in seen or seen.add(label)})  # type: ignore[func-returns-value]
-        if duplicates:
-            raise ValueError(f"labels must be unique; repeated: {', '.join(duplicates)}")
+        first_of: dict[str, str] = {}
+        repeated: list[str] = []
+        for label in labels:
+            identity = label_identity(label)
+            if identity in first_of:
+                same = first_of[identity]
+                repeated.append(label if label == same else f"{label!r} (same as {same!r})")
+            else:
+                first_of[identity] = label
+        if repeated:
+            raise ValueError(
+                "labels must be unique, ignoring letter case, width and spacing; repeated: "
+                + ", ".join(dict.fromkeys(repeated))
+            )
         return labels
 
     @model_validator(mode="after")
@@ -116,45 +168,29 @@ class TaskSpec(BaseModel):
         return self
 
 
-class PublicWorkforce(BaseModel):
-    """Amazon Mechanical Turk: paid per task at one of the prices AWS allows for the task type."""
+class PrivateWorkforce(BaseModel):
+    """A private work team: your own people (their labor is your cost; no per-object price)."""
 
     model_config = _Strict
-    kind: Literal["public"]
-    price_per_task_usd: Decimal = Field(gt=0, le=Decimal("2.999"))
-    workers_per_object: int = Field(ge=1, le=9)
-    content_classifiers: list[Literal[CONTENT_CLASSIFIERS]] = Field(  # type: ignore[valid-type]
-        default_factory=lambda: list(CONTENT_CLASSIFIERS)
-    )
-
-    @field_validator("content_classifiers")
-    @classmethod
-    def _pii_free(cls, classifiers: list[str]) -> list[str]:
-        if "FreeOfPersonallyIdentifiableInformation" not in classifiers:
-            raise ValueError(
-                "a public workforce job fails unless the data is declared "
-                "FreeOfPersonallyIdentifiableInformation; use a private workteam for personal data"
-            )
-        return classifiers
+    kind: Literal["private"]
+    workteam_arn: str = Field(pattern=PRIVATE_WORKTEAM_ARN_PATTERN, max_length=256)
+    workers_per_object: StrictInt = Field(ge=1, le=9)
 
 
-class TeamWorkforce(BaseModel):
-    """A private workteam (your people) or a vendor workteam (a Marketplace vendor)."""
+class VendorWorkforce(BaseModel):
+    """A vendor work team from AWS Marketplace, paid the vendor's price per human-labeled object."""
 
     model_config = _Strict
-    kind: Literal["private", "vendor"]
-    workteam_arn: str = Field(pattern=WORKTEAM_ARN_PATTERN, max_length=256)
-    workers_per_object: int = Field(ge=1, le=9)
-
-    @model_validator(mode="after")
-    def _crowd_matches_kind(self) -> TeamWorkforce:
-        if f"workteam/{self.kind}-crowd/" not in self.workteam_arn:
-            raise ValueError(f"workteam_arn: a {self.kind} workforce needs a workteam/{self.kind}-crowd/ ARN")
-        # The workteam's region is checked against the stack's region by CreateJob (it is deployment data).
-        return self
+    kind: Literal["vendor"]
+    workteam_arn: str = Field(pattern=VENDOR_WORKTEAM_ARN_PATTERN, max_length=256)
+    workers_per_object: StrictInt = Field(ge=1, le=9)
+    price_per_object_usd: StrictDecimal = Field(gt=0, le=MAX_VENDOR_PRICE_PER_OBJECT_USD, decimal_places=4)
+    """What the vendor charges per object people labeled (their listing or contract); Ground Truth's
+    own per-object fee comes on top."""
 
 
-Workforce = Annotated[PublicWorkforce | TeamWorkforce, Field(discriminator="kind")]
+TeamWorkforce = PrivateWorkforce | VendorWorkforce
+Workforce = Annotated[TeamWorkforce, Field(discriminator="kind")]
 
 
 class JobModelReference(BaseModel):
@@ -178,8 +214,8 @@ class StoppingConditions(BaseModel):
     """Optional limits after which Ground Truth stops sending objects to people."""
 
     model_config = _Strict
-    max_human_labeled_objects: int | None = Field(default=None, ge=1)
-    max_percentage_labeled: int | None = Field(default=None, ge=1, le=100)
+    max_human_labeled_objects: StrictInt | None = Field(default=None, ge=1, le=MAX_HUMAN_LABELED_OBJECTS)
+    max_percentage_labeled: StrictInt | None = Field(default=None, ge=1, le=100)
 
 
 Tags = dict[
@@ -205,26 +241,26 @@ class JobInput(BaseModel):
     version current when CreateJob validates the manifest. CreateJob labels exactly that version."""
     task: TaskSpec
     workforce: Workforce
-    auto_labeling: bool = True
+    auto_labeling: StrictBool = True
     initial_model: InitialModel = "none"
     when_no_model: Literal["fail", "start_fresh"] = "fail"
-    advance_latest_model: bool = True
+    advance_latest_model: StrictBool = True
     """Whether this job's model may become the project's latest (the experiment's control job: no)."""
     stopping_conditions: StoppingConditions = Field(default_factory=StoppingConditions)
-    task_time_limit_seconds: int = Field(default=300, ge=30)
-    task_availability_lifetime_seconds: int = Field(default=21_600, ge=60, le=AVAILABILITY_MAX_SECONDS)
-    max_concurrent_tasks: int = Field(default=1000, ge=1, le=5000)
+    task_time_limit_seconds: StrictInt = Field(default=300, ge=30, le=TASK_TIME_LIMIT_MAX_SECONDS)
+    task_availability_lifetime_seconds: StrictInt = Field(default=21_600, ge=60, le=AVAILABILITY_MAX_SECONDS)
+    max_concurrent_tasks: StrictInt = Field(default=1000, ge=1, le=5000)
     prices: PriceOverrides | None = None
     tags: Tags = Field(default_factory=dict)
-    budget_usd: Decimal | None = Field(default=None, gt=0, le=MAX_BUDGET_USD, decimal_places=2)
+    budget_usd: StrictDecimal | None = Field(default=None, gt=0, le=MAX_BUDGET_USD, decimal_places=2)
     """Spend limit of this job: the reconciler warns at 80 % of it and stops the job at 100 %
     (``BudgetExceeded``). Unset: the project's default budget from cdk.json, if any."""
 
-    @field_validator("budget_usd", mode="before")
+    @field_validator("workforce", mode="before")
     @classmethod
-    def _budget_is_a_number(cls, value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal | None):
-            raise ValueError('expected a number of US dollars, e.g. 250 or "250.00"')
+    def _no_public_workforce(cls, value: Any) -> Any:
+        if isinstance(value, dict) and value.get("kind") == "public":
+            raise ValueError(MECHANICAL_TURK_CLOSED)
         return value
 
     @field_validator("initial_model", mode="before")
@@ -237,7 +273,7 @@ class JobInput(BaseModel):
             if set(value) not in ({"job"}, {"arn"}):
                 raise ValueError(f"expected {allowed}, got an object with keys {sorted(value)}")
             key, pattern = ("job", NAME_PATTERN) if "job" in value else ("arn", MODEL_ARN_PATTERN)
-            if not isinstance(value[key], str) or not re.match(pattern, value[key]):
+            if not isinstance(value[key], str) or not re.fullmatch(pattern.strip("^$"), value[key].strip()):
                 raise ValueError(f"{key}: expected {PATTERN_MEANINGS[key]}, got {value[key]!r}")
         if not isinstance(value, str | dict | BaseModel):
             raise ValueError(f"expected {allowed}")
@@ -268,19 +304,12 @@ class JobInput(BaseModel):
                 f"task_time_limit_seconds: at most {spec.max_task_time_limit_seconds} "
                 f"for {spec.task_type.value}"
             )
-        workforce = self.workforce
-        if isinstance(workforce, PublicWorkforce):
-            if self.task_availability_lifetime_seconds > PUBLIC_AVAILABILITY_MAX_SECONDS:
-                raise ValueError(
-                    f"task_availability_lifetime_seconds: at most {PUBLIC_AVAILABILITY_MAX_SECONDS} "
-                    "(12 hours) for a public workforce"
-                )
-            if workforce.price_per_task_usd not in spec.public_prices_usd:
-                allowed = ", ".join(f"{p}" for p in spec.public_prices_usd)
-                raise ValueError(
-                    f"workforce.price_per_task_usd: {workforce.price_per_task_usd} is not a public-workforce "
-                    f"price for {spec.task_type.value}; allowed: {allowed}"
-                )
+        if self.auto_labeling and len(self.task.labels) > spec.max_labels_with_auto_labeling:
+            raise ValueError(
+                f"task.labels: {spec.task_type.value} with automated data labeling takes at most "
+                f"{spec.max_labels_with_auto_labeling} labels (AWS's label-category quota), "
+                f"got {len(self.task.labels)}"
+            )
         if self.auto_labeling and not spec.supports_auto_labeling:
             raise ValueError(
                 f"auto_labeling: {spec.task_type.value} does not support automated data labeling"
@@ -298,12 +327,14 @@ class JobInput(BaseModel):
 PATTERN_MEANINGS: dict[str, str] = {
     "project": "1-40 lowercase letters, digits and single hyphens, "
     "starting and ending with a letter or digit",
-    "manifest": "an S3 URI of a manifest object, s3://<bucket>/<key>",
+    "manifest": "an S3 URI of a manifest object, s3://<bucket>/<key>, on one line",
     "label_attribute": "letters, digits and hyphens, starting and ending with a letter or digit (max 127)",
     "job": "a labeling job name: letters, digits and hyphens, starting and ending with a letter or digit",
-    "arn": "a SageMaker model ARN, arn:aws:sagemaker:<region>:<account>:model/<name>",
-    "workteam_arn": "a private or vendor workteam ARN, arn:aws:sagemaker:<region>:<account>:workteam/"
-    "private-crowd/<name> (or vendor-crowd/<name>)",
+    "arn": "a SageMaker model ARN, arn:aws:sagemaker:<region>:<12-digit account>:model/<name>, "
+    "<name> 1-63 letters, digits and hyphens",
+    "workteam_arn": "a work team ARN, arn:aws:sagemaker:<region>:<12-digit account>:workteam/"
+    "private-crowd/<name> for kind private or .../workteam/vendor-crowd/<name> for kind vendor, "
+    "<name> 1-63 letters, digits and hyphens, nothing after it",
     "keywords": "1-30 letters or digits, words separated by single spaces",
     "tags": "tag keys and values of letters, digits, spaces and _ . : / = + - @",
     "title": "printable text (no control characters other than tab and newline)",
@@ -311,12 +342,20 @@ PATTERN_MEANINGS: dict[str, str] = {
 }
 
 
+STRICT_TYPE_MESSAGES: dict[str, str] = {
+    "int_type": 'expected a whole number such as 3 (not true/false, 3.0 or "3")',
+    "bool_type": 'expected true or false (not "true", 1 or 0)',
+}
+
+
+REQUIRED_MEANINGS: dict[str, str] = {
+    "price_per_object_usd": "required for a vendor work team: the vendor's price per labeled object "
+    '(its AWS Marketplace listing or your contract), e.g. "0.06"',
+}
+
+
 def _location(loc: tuple[int | str, ...]) -> str:
-    parts = [
-        str(p)
-        for p in loc
-        if p not in ("public", "private", "vendor", "function-after[_crowd_matches_kind()]")
-    ]
+    parts = [str(p) for p in loc if p not in ("public", "private", "vendor")]
     parts = [
         p
         for p in parts
@@ -336,6 +375,10 @@ def describe_validation_error(exc: ValidationError) -> str:
             message = f"expected {PATTERN_MEANINGS.get(field, 'a value matching ' + str(error.get('ctx')))}"
         if error["type"] == "extra_forbidden":
             message = "unknown field; remove it or check its spelling against docs/INPUT.md"
+        if error["type"] in STRICT_TYPE_MESSAGES:
+            message = STRICT_TYPE_MESSAGES[error["type"]]
+        if error["type"] == "missing" and str(error["loc"][-1]) in REQUIRED_MEANINGS:
+            message = REQUIRED_MEANINGS[str(error["loc"][-1])]
         if ":" in message.split(" ", 1)[0]:  # a model validator named its field, relative to loc
             lines.append(message if location == "input" else f"{location}.{message}")
         else:

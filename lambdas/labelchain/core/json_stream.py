@@ -52,26 +52,34 @@ def iter_lines(chunks: Iterable[bytes], *, max_line_bytes: int = MAX_ITEM_CHARS)
 
     Lines stay bytes: a line split inside a multi-byte character is whole again before anyone decodes
     it, and a caller can count an undecodable line as malformed instead of losing the whole file.
+    A line over ``max_line_bytes`` raises ``MalformedJsonStreamError`` naming its (1-based) number.
     """
     pending: list[bytes] = []
     pending_size = 0
+    number = 1
     for chunk in chunks:
         start = 0
         while (newline := chunk.find(b"\n", start)) != -1:
             if pending_size + newline - start > max_line_bytes:
-                raise MalformedJsonStreamError(f"a line is longer than {max_line_bytes} bytes")
+                raise _line_too_long(number, max_line_bytes)
             pending.append(chunk[start:newline])
             yield b"".join(pending)
             pending.clear()
             pending_size = 0
             start = newline + 1
+            number += 1
         if start < len(chunk):
             pending.append(chunk[start:])
             pending_size += len(chunk) - start
             if pending_size > max_line_bytes:
-                raise MalformedJsonStreamError(f"a line is longer than {max_line_bytes} bytes")
+                raise _line_too_long(number, max_line_bytes)
     if pending:
         yield b"".join(pending)
+
+
+def _line_too_long(number: int, max_line_bytes: int) -> MalformedJsonStreamError:
+    """Raised while the line is still being read: nothing past the limit is buffered."""
+    return MalformedJsonStreamError(f"line {number} is longer than {max_line_bytes} bytes")
 
 
 class _ArrayReader:
@@ -180,3 +188,39 @@ class _ArrayReader:
 
     def _error(self, message: str) -> MalformedJsonStreamError:
         return MalformedJsonStreamError(f"{message} (at character {self._dropped + self._pos})")
+
+
+_STRUCTURE = re.compile(rb'["\\\[\]{}]')
+
+
+def nesting_exceeds(raw: bytes, max_depth: int) -> bool:
+    """Whether the JSON text ``raw`` nests arrays/objects deeper than ``max_depth``, found without parsing.
+
+    ``json.loads`` recurses once per level, so a line of a million ``[`` would exhaust the stack
+    (``RecursionError``) instead of failing as bad input: call this first. Only brackets, braces,
+    quotes and backslashes are visited; brackets inside strings do not count.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= max_depth:
+        return False
+    depth = 0
+    in_string = False
+    escaped_until = -1
+    for match in _STRUCTURE.finditer(raw):
+        position = match.start()
+        if position < escaped_until:
+            continue
+        token = match.group()
+        if in_string:
+            if token == b"\\":
+                escaped_until = position + 2
+            elif token == b'"':
+                in_string = False
+        elif token == b'"':
+            in_string = True
+        elif token in (b"[", b"{"):
+            depth += 1
+            if depth > max_depth:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False

@@ -1,9 +1,11 @@
-"""The versioned price table every cost figure is computed from.
+"""The versioned price table every cost figure is computed from (cost model ``labelchain-cost-v2``).
 
-No AWS API returns money, so LabelChain prices labeling jobs from a table. ``DEFAULT_PRICES`` holds
-the numbers of AWS's published pre-trained-model tutorial; a deployment (cdk.json context, passed as
-JSON through ``LABELCHAIN_DEFAULT_PRICES``) and a single job can override them. Whatever is overridden
-is named in the table's ``version``, so every record says which prices produced its numbers.
+No AWS API returns money, so LabelChain prices labeling jobs from a table (docs/COST.md).
+``DEFAULT_PRICES`` holds the Ground Truth per-object fee and no labor rate; a deployment (cdk.json
+``default_prices``, passed as JSON through ``LABELCHAIN_DEFAULT_PRICES``), a project and a single job
+can override them. Whatever is overridden is named in the table's ``version``, so every record says
+which prices produced its numbers. ``MECHANICAL_TURK_TUTORIAL_PRICES`` keeps the 2019 tutorial's
+table for history (the public workforce was Amazon Mechanical Turk, closed on 2026-09-30).
 
 Money is ``Decimal`` throughout (DynamoDB stores numbers as Decimal, and binary floats cannot hold
 cents exactly). Every price is a USD amount from 0 to ``MAX_USD_AMOUNT`` with at most
@@ -18,6 +20,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
+
+from labelchain.core.strict_json import loads_strict
 
 MAX_USD_AMOUNT = Decimal(100)
 """Upper bound of any single price: far above real Ground Truth prices, low enough to catch typos."""
@@ -63,6 +67,45 @@ def _validate_usd_amount(value: Decimal) -> Decimal:
 UsdAmount = Annotated[Decimal, AfterValidator(_validate_usd_amount)]
 """A price: ``Decimal``, 0 to ``MAX_USD_AMOUNT``, at most ``USD_DECIMAL_PLACES`` decimal places."""
 
+MAX_HOURLY_RATE_USD = Decimal(10_000)
+"""Upper bound of a labor rate (USD per worker hour): expert annotators cost far more than a task."""
+
+HOURLY_RATE_RULE = (
+    f"a USD amount per hour from 0 to {MAX_HOURLY_RATE_USD} with at most {USD_DECIMAL_PLACES} decimal places"
+)
+
+
+def check_hourly_rate(value: Decimal) -> Decimal:
+    """Return ``value`` if it is a valid labor rate; otherwise raise ``ValueError`` saying what is allowed."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ValueError(f"must be {HOURLY_RATE_RULE}, got {value!r}")
+    if value < 0 or value > MAX_HOURLY_RATE_USD or value.quantize(_USD_QUANTUM) != value:
+        raise ValueError(f"must be {HOURLY_RATE_RULE}, got {value}")
+    return value
+
+
+def parse_hourly_rate(text: str) -> Decimal:
+    """Parse a labor rate written as text (``"25.50"``), raising ``ValueError`` with the allowed form."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError(f"must be {HOURLY_RATE_RULE}, got {text!r}") from None
+    return check_hourly_rate(value)
+
+
+def _validate_hourly_rate(value: Decimal) -> Decimal:
+    try:
+        return check_hourly_rate(value)
+    except ValueError as exc:
+        raise PydanticCustomError("hourly_rate", str(exc)) from None
+
+
+HourlyRate = Annotated[Decimal, AfterValidator(_validate_hourly_rate)]
+"""A labor rate: USD per worker hour, 0 to ``MAX_HOURLY_RATE_USD``, at most 4 decimal places."""
+
+COST_MODEL = "labelchain-cost-v2"
+"""The cost model every new cost figure is computed with (``core.cost``; docs/COST.md)."""
+
 
 class PriceTable(BaseModel):
     """The prices a cost figure was computed with; ``version`` names them in every record."""
@@ -72,7 +115,7 @@ class PriceTable(BaseModel):
     version: str = Field(
         min_length=1,
         max_length=200,
-        description="Names the table and its overrides: 'aws-gt-tutorial-2019+overrides(object_fee_usd)'",
+        description="Names the table and its overrides: 'labelchain-cost-v2+overrides(object_fee_usd)'",
     )
     object_fee_usd: UsdAmount = Field(
         default=Decimal("0.08"), description="Ground Truth fee paid for every labeled object"
@@ -84,25 +127,51 @@ class PriceTable(BaseModel):
     task_price_usd: UsdAmount | None = Field(
         default=None,
         description=(
-            "What one human task costs when the request carries no price (private or vendor "
-            "workforce); None means 0. A public-workforce request's own price always wins."
+            "What one human task costs a private team paid per task; None means 0. A public-workforce "
+            "(Mechanical Turk, history) record's own price always wins; a vendor's price is per object."
         ),
     )
-    source: str = Field(min_length=1, max_length=500, description="Where the numbers come from")
+    labor_rate_usd_per_hour: HourlyRate | None = Field(
+        default=None,
+        description=(
+            "What one hour of a private team's worker time costs; None: labor is not priced (worker "
+            "hours are still measured and reported)"
+        ),
+    )
+    source: str = Field(min_length=1, max_length=1000, description="Where the numbers come from")
 
 
 DEFAULT_PRICES = PriceTable(
+    version=COST_MODEL,
+    object_fee_usd=Decimal("0.08"),
+    auto_labeling_compute_usd_per_iteration=Decimal(0),
+    task_price_usd=None,
+    labor_rate_usd_per_hour=None,
+    source=(
+        "Ground Truth fee per labeled object (human or machine), flat 0.08 USD: the figure of AWS's "
+        "pre-trained-model tutorial (AWS Machine Learning Blog, 2019); AWS's pricing page "
+        "(https://aws.amazon.com/sagemaker/groundtruth/pricing/) charges it per labeled object in volume "
+        "tiers per account and month, whose current figures LabelChain could not source: override "
+        "object_fee_usd with your tier's price. Private team labor: worker time from the job's "
+        "worker-response files x labor_rate_usd_per_hour (unset: not priced). Auto-labeling training "
+        "and inference instance time: not included (auto_labeling_compute_usd_per_iteration, 0)"
+    ),
+)
+"""The one source of truth for default prices (cost model ``labelchain-cost-v2``)."""
+
+MECHANICAL_TURK_TUTORIAL_PRICES = PriceTable(
     version="aws-gt-tutorial-2019",
     object_fee_usd=Decimal("0.08"),
     auto_labeling_compute_usd_per_iteration=Decimal(0),
     task_price_usd=None,
     source=(
         "AWS Machine Learning Blog tutorial on chaining Ground Truth jobs with a pre-trained model "
-        "(2019): 0.08 USD Ground Truth fee per labeled object; auto-labeling training and inference "
-        "compute ignored as insignificant"
+        "(2019), Amazon Mechanical Turk prices (history: Mechanical Turk closed on 2026-09-30): 0.08 USD "
+        "Ground Truth fee per labeled object plus workers x the task price per human-labeled object; "
+        "auto-labeling training and inference compute ignored as insignificant"
     ),
 )
-"""The one source of truth for default prices."""
+"""The Mechanical Turk era table (``labelchain cost --task-price``; records priced before v2 name it)."""
 
 
 class PriceOverrides(BaseModel):
@@ -113,7 +182,10 @@ class PriceOverrides(BaseModel):
     object_fee_usd: UsdAmount | None = None
     auto_labeling_compute_usd_per_iteration: UsdAmount | None = None
     task_price_usd: UsdAmount | None = Field(
-        default=None, description="What one task costs a private or vendor workforce"
+        default=None, description="What one task costs a private team paid per task"
+    )
+    labor_rate_usd_per_hour: HourlyRate | None = Field(
+        default=None, description="What one hour of a private team's worker time costs"
     )
 
 
@@ -122,7 +194,7 @@ def resolve_prices(base: PriceTable, overrides: PriceOverrides | None) -> PriceT
 
     An override is named even when it repeats the base value: the record then says the user chose
     it. Resolving twice (deployment defaults, then a job's overrides) appends a second suffix, e.g.
-    ``aws-gt-tutorial-2019+overrides(object_fee_usd)+overrides(task_price_usd)``.
+    ``labelchain-cost-v2+overrides(object_fee_usd)+overrides(labor_rate_usd_per_hour)``.
     """
     if overrides is None:
         return base
@@ -138,9 +210,9 @@ def resolve_prices(base: PriceTable, overrides: PriceOverrides | None) -> PriceT
 def task_price_usd_for(prices: PriceTable, public_task_price_usd: Decimal | None) -> Decimal:
     """The task price to charge a human-labeled object's workers.
 
-    A public-workforce request states what AWS charges per task, and that price wins. Private and
-    vendor workforces have no price in the request: the table's ``task_price_usd`` (what the user
-    says a task costs them) applies, else 0.
+    A public-workforce (Mechanical Turk, history) request states what AWS charged per task, and that
+    price wins. Otherwise the table's ``task_price_usd`` (what a task costs a team paid per task)
+    applies, else 0. A vendor's price is per object, not per task: see ``WorkforceUsed``.
     """
     if public_task_price_usd is not None:
         return public_task_price_usd
@@ -154,7 +226,7 @@ def prices_from_json(text: str) -> PriceTable:
     Numbers are read as ``Decimal`` (never float) and may also be given as strings (``"0.036"``).
     """
     try:
-        raw: Any = json.loads(text, parse_float=Decimal)
+        raw: Any = loads_strict(text, document="price overrides", parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise ValueError(f"price overrides: not valid JSON ({exc})") from None
     if not isinstance(raw, dict):

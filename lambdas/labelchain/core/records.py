@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Literal
+from decimal import Decimal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from labelchain.core.cost import CostBreakdown
-from labelchain.core.prices import PriceTable
+from labelchain.core.cost import CostBreakdown, compute_cost
+from labelchain.core.labor import WorkerTime
+from labelchain.core.prices import PriceTable, task_price_usd_for
 
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
@@ -111,14 +113,53 @@ class Counters(BaseModel):
 
 
 class WorkforceUsed(BaseModel):
-    """Who labeled, at what price: the cost model's inputs, kept with the job."""
+    """Who labeled, at what price: the cost model's inputs, kept with the job.
+
+    ``kind: public`` (Amazon Mechanical Turk) is history: such records still load and price as they did.
+    """
 
     model_config = ConfigDict(frozen=True)
     kind: Literal["public", "private", "vendor"]
     workteam_arn: str
     workers_per_object: int
-    task_price_usd: str
-    """Decimal as text: what one worker's task costs (0 for a private team without an override)."""
+    task_price_usd: str = "0"
+    """Decimal as text: what one worker's task costs (Mechanical Turk's price; for a team paid per task
+    ``prices.task_price_usd``; else 0)."""
+    price_per_object_usd: str | None = None
+    """Decimal as text: a vendor work team's price per human-labeled object (None for other kinds)."""
+
+    @property
+    def vendor_price_per_object_usd(self) -> Decimal:
+        return Decimal(self.price_per_object_usd) if self.price_per_object_usd is not None else Decimal(0)
+
+
+class WorkforceInput(Protocol):
+    """What ``workforce_used`` reads from a job input's workforce (private, vendor or public)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def workers_per_object(self) -> int: ...
+
+
+def workforce_used(workforce: WorkforceInput, prices: PriceTable, workteam_arn: str) -> WorkforceUsed:
+    """The record's workforce from the input's: the one place its prices are resolved.
+
+    A vendor carries ``price_per_object_usd``; a public (Mechanical Turk) input its
+    ``price_per_task_usd``; a private team pays ``prices.task_price_usd`` per task if set (labor time is
+    priced from the job's output, not here).
+    """
+    if workforce.kind not in ("public", "private", "vendor"):
+        raise ValueError(f"workforce.kind: {workforce.kind!r} is not public, private or vendor")
+    public_price = getattr(workforce, "price_per_task_usd", None) if workforce.kind == "public" else None
+    vendor_price = getattr(workforce, "price_per_object_usd", None) if workforce.kind == "vendor" else None
+    return WorkforceUsed(
+        kind=workforce.kind,  # checked above
+        workteam_arn=workteam_arn,
+        workers_per_object=workforce.workers_per_object,
+        task_price_usd="0" if workforce.kind == "vendor" else str(task_price_usd_for(prices, public_price)),
+        price_per_object_usd=None if vendor_price is None else str(vendor_price),
+    )
 
 
 class IterationRow(BaseModel):
@@ -131,7 +172,14 @@ class IterationRow(BaseModel):
     """None when the job's output does not say which iteration machine-labeled what."""
     boxes: int | None
     cost_usd: str
-    """This iteration's human + machine labeling cost (machine part 0 when machine_objects is None)."""
+    """This iteration's human + machine labeling cost, labor and compute included (machine part 0 when
+    machine_objects is None)."""
+    worker_seconds: Decimal | None = None
+    """Worker time of the answers of this iteration whose time is known (None: no worker responses read,
+    or a record from before cost model v2)."""
+    worker_answers: int | None = None
+    """Worker answers of this iteration (timed or not); None as for worker_seconds."""
+    answers_time_unknown: int = 0
 
 
 class JobRecord(BaseModel):
@@ -209,6 +257,34 @@ class JobRecord(BaseModel):
     finalized_at: datetime | None = None
     """Set once, by whichever finalizer got there first (the execution, the job-event handler or the
     reconciler); a record with it set is final and never rewritten by a finalizer again."""
+
+
+def record_cost(
+    record: JobRecord,
+    human: int,
+    machine: int,
+    iterations: int,
+    *,
+    worker_time: WorkerTime | None = None,
+    counterfactual_time: WorkerTime | None = None,
+    notes: tuple[str, ...] = (),
+) -> CostBreakdown:
+    """What ``human`` and ``machine`` labeled objects of this job cost, with the job's own prices and
+    workforce (a private team's ``worker_time`` at its labor rate, a vendor's price per object)."""
+    workforce = record.workforce
+    return compute_cost(
+        human_objects=human,
+        machine_objects=machine,
+        workers_per_object=workforce.workers_per_object,
+        task_price_usd=Decimal(workforce.task_price_usd),
+        prices=record.prices,
+        iterations=iterations if record.auto_labeling else 0,
+        workforce_kind=workforce.kind,
+        vendor_price_per_object_usd=workforce.vendor_price_per_object_usd,
+        worker_time=worker_time,
+        counterfactual_time=counterfactual_time,
+        notes=notes,
+    )
 
 
 class ProgressSnapshot(BaseModel):

@@ -16,6 +16,7 @@ from labelchain.core.comparison import (
     JobFigures,
     JobSide,
     Measure,
+    PricesUsed,
     Role,
 )
 
@@ -43,6 +44,11 @@ def duration(seconds: int | None) -> str:
     minutes = rest // 60
     readable = f"{hours} h {minutes} min" if hours else f"{minutes} min {rest % 60} s"
     return f"{readable} ({seconds:,} s)"
+
+
+def worker_hours(value: Decimal | None) -> str:
+    """``12.50 h`` or n/a."""
+    return NOT_AVAILABLE if value is None else f"{value:,.2f} h"
 
 
 def _measure(measure: Measure, unit: str) -> str:
@@ -118,11 +124,18 @@ def _job_table(figures: JobFigures) -> list[str]:
         ("objects", f"{figures.objects:,}"),
         ("human-labeled", f"{figures.human_labeled:,}"),
         ("machine-labeled", f"{figures.machine_labeled:,} ({figures.machine_labeled_percent} %)"),
+        ("workforce", _workforce(figures.workforce_kind)),
         ("human labeling cost", usd(figures.human_cost_usd)),
+        ("of which labor", usd(figures.labor_cost_usd)),
         ("machine labeling cost", usd(figures.machine_cost_usd)),
         ("auto-labeling compute", usd(figures.compute_cost_usd)),
         ("total cost", usd(figures.total_cost_usd)),
+        ("cost per labeled object", usd(figures.cost_per_object_usd)),
         ("without auto-labeling", usd(figures.cost_without_auto_labeling_usd)),
+        ("saving", usd(figures.saving_usd)),
+        ("worker hours", worker_hours(figures.worker_hours)),
+        ("worker hours without auto-labeling", worker_hours(figures.worker_hours_without_auto_labeling)),
+        ("worker hours saved", worker_hours(figures.worker_hours_saved)),
         ("duration", duration(figures.duration_seconds)),
         ("active-learning iterations", str(figures.iterations)),
         ("initial model", f"`{figures.initial_model_arn}`" if figures.initial_model_arn else "none"),
@@ -131,22 +144,35 @@ def _job_table(figures: JobFigures) -> list[str]:
             f"`{figures.final_model_arn}`" if figures.final_model_arn else f"none ({figures.model_outcome})",
         ),
     ]
-    return ["| measure | value |", "|---|---|", *(f"| {name} | {_cell(value)} |" for name, value in rows)]
+    table = ["| measure | value |", "|---|---|", *(f"| {name} | {_cell(value)} |" for name, value in rows)]
+    if figures.cost_notes:
+        table += ["", *(f"- cost note: {note}" for note in figures.cost_notes)]
+    return table
+
+
+def _workforce(kind: str | None) -> str:
+    return {
+        "private": "private work team (labor = worker time x labor rate)",
+        "vendor": "vendor work team (price per human-labeled object)",
+        "public": "Amazon Mechanical Turk (history: closed on 2026-09-30)",
+    }.get(kind or "", NOT_AVAILABLE)
 
 
 def _iteration_table(figures: JobFigures) -> list[str]:
     if not figures.iteration_rows:
         return ["No per-iteration rows were recorded for this job."]
     lines = [
-        "| iteration | human objects | machine objects | boxes | human cost | machine cost | total cost |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| iteration | human objects | machine objects | boxes | worker hours | human cost | machine cost "
+        "| total cost |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in figures.iteration_rows:
         machine = NOT_AVAILABLE if row.machine_objects is None else f"{row.machine_objects:,}"
         boxes = NOT_AVAILABLE if row.boxes is None else f"{row.boxes:,}"
         lines.append(
-            f"| {row.iteration} | {row.human_objects:,} | {machine} | {boxes} | {usd(row.human_cost_usd)} "
-            f"| {usd(row.machine_cost_usd)} | {usd(row.total_cost_usd)} |"
+            f"| {row.iteration} | {row.human_objects:,} | {machine} | {boxes} "
+            f"| {worker_hours(row.worker_hours)} | {usd(row.human_cost_usd)} | {usd(row.machine_cost_usd)} "
+            f"| {usd(row.total_cost_usd)} |"
         )
     return lines
 
@@ -173,14 +199,54 @@ def _prices(report: ExperimentComparison) -> list[str]:
         return [*lines, "No job recorded prices."]
     for used in report.prices:
         table = used.price_table
-        workers = f"{used.workers_per_object} worker{'' if used.workers_per_object == 1 else 's'}"
         lines.append(
             f"- `{table.version}` ({', '.join(used.roles)}): {table.object_fee_usd} USD Ground Truth fee "
-            f"per labeled object; human-labeled objects also pay {workers} x {used.task_price_usd} USD "
-            f"per task ({used.workforce_kind} workforce); auto-labeling compute "
+            f"per labeled object; {_labor_prices(used)}; auto-labeling compute "
             f"{table.auto_labeling_compute_usd_per_iteration} USD per iteration. Source: {table.source}"
         )
     return lines
+
+
+def _labor_prices(used: PricesUsed) -> str:
+    workers = f"{used.workers_per_object} worker{'' if used.workers_per_object == 1 else 's'}"
+    if used.workforce_kind == "vendor":
+        price = used.price_per_object_usd or "0"
+        return f"human-labeled objects also pay the vendor {price} USD (vendor workforce)"
+    if used.workforce_kind == "private":
+        rate = used.price_table.labor_rate_usd_per_hour
+        time = (
+            "labor not priced (no labor_rate_usd_per_hour)" if rate is None else f"{rate} USD per worker hour"
+        )
+        text = f"private work team of {workers} per object: {time}"
+        if used.task_price_usd not in ("0", "0.0"):
+            text += f", plus {used.task_price_usd} USD per task"
+        return text
+    history = ", Amazon Mechanical Turk prices" if used.workforce_kind == "public" else ""
+    return (
+        f"human-labeled objects also pay {workers} x {used.task_price_usd} USD per task "
+        f"({used.workforce_kind} workforce{history})"
+    )
+
+
+def _totals(report: ExperimentComparison) -> list[str]:
+    totals = report.totals
+    if totals is None:
+        return []
+    return [
+        "## The experiment's jobs together",
+        "",
+        f"Jobs counted: {', '.join(totals.roles)}.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| total cost | {usd(totals.total_cost_usd)} |",
+        f"| without auto-labeling | {usd(totals.cost_without_auto_labeling_usd)} |",
+        f"| saving | {usd(totals.saving_usd)} ({totals.saving_percent} %) |",
+        f"| worker hours | {worker_hours(totals.worker_hours)} |",
+        f"| worker hours without auto-labeling | {worker_hours(totals.worker_hours_without_auto_labeling)} |",
+        f"| worker hours saved | {worker_hours(totals.worker_hours_saved)} |",
+        "",
+    ]
 
 
 def render_markdown(report: ExperimentComparison) -> str:
@@ -205,7 +271,7 @@ def render_markdown(report: ExperimentComparison) -> str:
         lines.append("None: all three jobs have numbers.")
     if report.stop_reason:
         lines += ["", f"The experiment stopped early: {report.stop_reason}"]
-    lines += ["", "## Jobs"]
+    lines += ["", *_totals(report), "## Jobs"]
     for role in ROLE_ORDER:
         lines += ["", *_job_section(report.jobs[role])]
     lines += [

@@ -1,24 +1,23 @@
 """Build the CreateLabelingJob request from a validated input.
 
-Pure: every ARN comes from the region table and the task-type catalog, every limit was checked by
-``JobInput``; tests run every request this builder can produce through botocore's validator.
+Pure: every built-in ARN comes from the region table and the task-type catalog, the work team from the
+input, every limit was checked by ``JobInput``; tests run every request this builder can produce
+through botocore's validator.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from labelchain.core.catalog import spec_for
-from labelchain.core.job_input import JobInput, PublicWorkforce
+from labelchain.core.job_input import JobInput
 from labelchain.core.naming import EXECUTION_TAG, PROJECT_TAG, execution_fingerprint
 from labelchain.core.regions import (
     algorithm_specification_arn,
     annotation_consolidation_lambda_arn,
     pre_human_task_lambda_arn,
-    public_workteam_arn,
 )
 
 
@@ -41,16 +40,6 @@ def output_prefix_uri(output_bucket: str, project: str) -> str:
     return f"s3://{output_bucket}/{project}/"
 
 
-def price_in_usd_parts(price: Decimal) -> dict[str, int]:
-    """``PublicWorkforceTaskPrice.AmountInUsd``: dollars, cents and tenths of a cent."""
-    tenths = int((price * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    return {
-        "Dollars": tenths // 1000,
-        "Cents": (tenths % 1000) // 10,
-        "TenthFractionsOfACent": tenths % 10,
-    }
-
-
 def build_create_labeling_job_request(
     job_input: JobInput, placement: JobPlacement, initial_model_arn: str | None
 ) -> dict[str, Any]:
@@ -60,9 +49,7 @@ def build_create_labeling_job_request(
     region = placement.region
     workforce = job_input.workforce
     human_task: dict[str, Any] = {
-        "WorkteamArn": (
-            public_workteam_arn(region) if isinstance(workforce, PublicWorkforce) else workforce.workteam_arn
-        ),
+        "WorkteamArn": workforce.workteam_arn,
         "UiConfig": {"UiTemplateS3Uri": placement.ui_template_uri},
         "PreHumanTaskLambdaArn": pre_human_task_lambda_arn(region, task.type),
         "TaskKeywords": list(task.keywords),
@@ -76,19 +63,13 @@ def build_create_labeling_job_request(
             "AnnotationConsolidationLambdaArn": annotation_consolidation_lambda_arn(region, task.type)
         },
     }
-    data_attributes: dict[str, Any] = {}
-    if isinstance(workforce, PublicWorkforce):
-        human_task["PublicWorkforceTaskPrice"] = {
-            "AmountInUsd": price_in_usd_parts(workforce.price_per_task_usd)
-        }
-        data_attributes = {"ContentClassifiers": list(workforce.content_classifiers)}
-
+    # No PublicWorkforceTaskPrice and no ContentClassifiers: both concern only the public workforce
+    # (Mechanical Turk, closed 2026-09-30); a vendor's price is settled through AWS Marketplace.
     request: dict[str, Any] = {
         "LabelingJobName": placement.job_name,
         "LabelAttributeName": task.label_attribute,
         "InputConfig": {
             "DataSource": {"S3DataSource": {"ManifestS3Uri": job_input.manifest}},
-            **({"DataAttributes": data_attributes} if data_attributes else {}),
         },
         "OutputConfig": {
             "S3OutputPath": output_prefix_uri(placement.output_bucket, job_input.project),

@@ -5,9 +5,10 @@ One source of truth for the whole trigger path (docs/TRIGGERS.md):
 * the EventBridge rule's event pattern and input transformer (``infra/`` imports them), and a pure
   model of how EventBridge fills the transformer's template (tests and the offline stack use it);
 * the trigger payload the ResolveTrigger Lambda receives (``ManifestUpload``);
-* the key layout (``incoming/<project>/<batch>.manifest`` next to ``incoming/<project>/project.json``);
-* how a project settings file plus an upload become an execution input, validated exactly like an
-  input pasted into the console (``job_input_from_project_settings``).
+* the key layout (``incoming/<project>/<batch>.manifest``: the folder names the project).
+
+The project's settings are not here: they live in the table, apart from the batches
+(``labelchain.core.project_settings``), and an upload under ``incoming/`` cannot change them.
 """
 
 from __future__ import annotations
@@ -28,32 +29,23 @@ from pydantic import (
     model_validator,
 )
 
-from labelchain.core.job_input import PATTERN_MEANINGS, JobInput, parse_job_input
+from labelchain.core.job_input import PATTERN_MEANINGS, JobInput
 from labelchain.errors import InvalidJobInput
 
 INCOMING_PREFIX = "incoming/"
 MANIFEST_SUFFIX = ".manifest"
-PROJECT_SETTINGS_NAME = "project.json"
 MANIFEST_KEY_WILDCARD = f"{INCOMING_PREFIX}*/*{MANIFEST_SUFFIX}"
 """The rule's key filter (EventBridge ``wildcard``: ``*`` matches any run of characters, ``/`` too)."""
 EVENT_SOURCE = "aws.s3"
 EVENT_DETAIL_TYPE = "Object Created"
-MAX_PROJECT_SETTINGS_BYTES = 256 * 1024
-"""project.json holds a few KiB of settings; anything far larger is a mistake, not settings."""
 MAX_MANIFEST_URI_LENGTH = 1024
 """JobInput's bound on ``manifest`` (checked here so the error names the uploaded key)."""
-TRIGGERED_INITIAL_MODEL = "latest"
-TRIGGERED_WHEN_NO_MODEL = "start_fresh"
-TRIGGER_OWNED_FIELDS = ("project", "manifest", "initial_model", "when_no_model")
-"""JobInput fields the trigger sets; project.json must not."""
-SETTINGS_DOC = "docs/TRIGGERS.md"
 
 _BATCH_PATH = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 """Characters that read the same URL-encoded or not: S3's classic notifications URL-encode keys,
 so a batch name limited to these arrives identically however S3 and EventBridge deliver it."""
 _PROJECT_NAME: TypeAdapter[str] = TypeAdapter(Annotated[str, JobInput.model_fields["project"]])
 """JobInput's own project rule, so a folder name is accepted exactly when the console would be."""
-_AUTO_LABELING: TypeAdapter[bool] = TypeAdapter(bool)
 _MISSING_MARKERS = frozenset({"", "null"})
 """Values that mean "no version": an empty substitution, and S3's ``null`` version of objects
 written while versioning was off (every such upload of a key shares it)."""
@@ -200,19 +192,10 @@ _EXPECTED_SHAPE = (
 
 @dataclass(frozen=True)
 class TriggeredManifest:
-    """An uploaded manifest key, understood: its project and where that project's settings live."""
+    """An uploaded manifest key, understood: the project its folder names."""
 
     project: str
     key: str
-
-    @property
-    def settings_key(self) -> str:
-        return project_settings_key(self.project)
-
-
-def project_settings_key(project: str) -> str:
-    """``incoming/<project>/project.json``: the settings every triggered job of the project uses."""
-    return f"{INCOMING_PREFIX}{project}/{PROJECT_SETTINGS_NAME}"
 
 
 def parse_manifest_key(key: str, bucket: str) -> TriggeredManifest:
@@ -237,6 +220,11 @@ def parse_manifest_key(key: str, bucket: str) -> TriggeredManifest:
             f"trigger.key: the batch name in {key!r} may use only {_BATCH_CHARACTERS} (they read the "
             "same whether or not S3 URL-encodes the key in its event); rename the file"
         )
+    if {".", ".."} & set(batch.split("/")):
+        raise InvalidJobInput(
+            f"trigger.key: the batch path in {key!r} may not hold '.' or '..' segments (S3 keys are literal; "
+            "a reader resolving them would see another folder); rename the file"
+        )
     if len(f"s3://{bucket}/{key}") > MAX_MANIFEST_URI_LENGTH:
         raise InvalidJobInput(
             f"trigger.key: the manifest URI s3://{bucket}/{key} is longer than "
@@ -245,78 +233,7 @@ def parse_manifest_key(key: str, bucket: str) -> TriggeredManifest:
     return TriggeredManifest(project=project, key=key)
 
 
-# --- project.json → execution input --------------------------------------------------------------
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def load_project_settings(data: bytes) -> dict[str, Any]:
-    """The settings object of a project.json file, or ``InvalidJobInput`` saying what is wrong."""
-    if len(data) > MAX_PROJECT_SETTINGS_BYTES:
-        raise InvalidJobInput(
-            f"project.json: larger than {MAX_PROJECT_SETTINGS_BYTES // 1024} KiB; it holds only the "
-            f"job settings (see {SETTINGS_DOC})"
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidJobInput(f"project.json: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    try:
-        settings = json.loads(text, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as exc:
-        raise InvalidJobInput(
-            f"project.json: not valid JSON ({exc.msg}: line {exc.lineno} column {exc.colno})"
-        ) from None
-    except ValueError as exc:
-        raise InvalidJobInput(f"project.json: not valid JSON ({exc})") from None
-    if not isinstance(settings, dict):
-        raise InvalidJobInput(
-            f"project.json: expected a JSON object of job settings, got {type(settings).__name__}; "
-            f"see {SETTINGS_DOC}"
-        )
-    return settings
-
-
-def job_input_from_project_settings(
-    settings: Mapping[str, Any], manifest: TriggeredManifest, bucket: str
-) -> JobInput:
-    """The execution input for one upload: the project's settings plus what the trigger decides.
-
-    Validated by ``parse_job_input``, exactly like console input; its messages are prefixed with
-    ``project.json:`` because that is the file to fix.
-    """
-    owned = [name for name in TRIGGER_OWNED_FIELDS if name in settings]
-    if owned:
-        raise InvalidJobInput(
-            f"project.json: {', '.join(owned)}: set by the trigger, not by project.json (the project "
-            f"is the folder name, the manifest is the uploaded file, initial_model is "
-            f"{TRIGGERED_INITIAL_MODEL!r} and when_no_model is {TRIGGERED_WHEN_NO_MODEL!r}); remove "
-            f"{'it' if len(owned) == 1 else 'them'}"
-        )
-    if "auto_labeling" in settings:
-        try:
-            auto_labeling = _AUTO_LABELING.validate_python(settings["auto_labeling"])
-        except ValidationError:
-            auto_labeling = True  # not a boolean: parse_job_input reports it in the console's words
-        if not auto_labeling:
-            raise InvalidJobInput(
-                "project.json: auto_labeling: triggered jobs start from the project's latest model, "
-                "which needs auto_labeling on; remove auto_labeling or set it to true (start jobs "
-                "without auto-labeling from the console)"
-            )
-    raw = {
-        **settings,
-        "project": manifest.project,
-        "manifest": f"s3://{bucket}/{manifest.key}",
-        "initial_model": TRIGGERED_INITIAL_MODEL,
-        "when_no_model": TRIGGERED_WHEN_NO_MODEL,
-    }
-    try:
-        return parse_job_input(raw)
-    except InvalidJobInput as exc:
-        raise InvalidJobInput(f"project.json: {exc}") from exc
+# --- the execution input -------------------------------------------------------------------------
 
 
 def execution_input(job_input: JobInput) -> dict[str, Any]:

@@ -6,14 +6,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from labelchain.handlers.runtime import get_runtime, logger, tracer
+from labelchain.handlers.runtime import get_runtime, lambda_handler
 from labelchain.services.compare_jobs import compare_jobs
 from labelchain.services.events import parse_event
 from labelchain.services.experiment_events import CompareJobsEvent
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = compare_jobs(parse_event(CompareJobsEvent, event), get_runtime())
     return result.model_dump(mode="json")

@@ -6,13 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from labelchain.handlers.runtime import get_runtime, logger, tracer
+from labelchain.handlers.runtime import get_runtime, lambda_handler
 from labelchain.services.create_job import create_labeling_job
 from labelchain.services.events import CreateJobEvent, parse_event
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = create_labeling_job(parse_event(CreateJobEvent, event), get_runtime())
     return result.model_dump(mode="json")

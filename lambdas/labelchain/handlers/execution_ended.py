@@ -7,15 +7,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from labelchain.handlers.metrics import emit_counts, emit_sealed
-from labelchain.handlers.runtime import get_runtime, logger, tracer
+from labelchain.handlers.runtime import get_runtime, lambda_handler, logger
 from labelchain.services.events import parse_event
 from labelchain.services.execution_ended import ExecutionStatusChange, handle_execution_ended
 
 ACTION_METRICS = {"stopped": "JobsStoppedWithTheirExecution", "adopted": "JobsAdoptedByReconciler"}
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result, finalized = handle_execution_ended(parse_event(ExecutionStatusChange, event), get_runtime())
     logger.info("execution end handled", extra=result.model_dump())

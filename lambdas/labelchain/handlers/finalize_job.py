@@ -7,14 +7,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from labelchain.handlers.metrics import emit_sealed
-from labelchain.handlers.runtime import get_runtime, logger, tracer
+from labelchain.handlers.runtime import get_runtime, lambda_handler
 from labelchain.services.events import JobEvent, parse_event
 from labelchain.services.finalize import finalize_job
+from labelchain.services.worker_responses import ReadBudget
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    finalized = finalize_job(parse_event(JobEvent, event).job_name, get_runtime())
+    budget = ReadBudget.of_lambda_context(context)  # worker time is read until the invocation nears its end
+    finalized = finalize_job(parse_event(JobEvent, event).job_name, get_runtime(), budget)
     emit_sealed([finalized])
     return finalized.result.model_dump(mode="json")

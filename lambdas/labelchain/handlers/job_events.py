@@ -7,13 +7,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from labelchain.handlers.metrics import emit_sealed
-from labelchain.handlers.runtime import get_runtime, logger, tracer
+from labelchain.handlers.runtime import get_runtime, lambda_handler, logger
 from labelchain.services.events import parse_event
 from labelchain.services.job_events import JobStateChange, handle_job_state_change
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result, finalized = handle_job_state_change(parse_event(JobStateChange, event), get_runtime())
     logger.info("job state change handled", extra=result.model_dump())

@@ -7,12 +7,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from labelchain.handlers.metrics import emit_counts, emit_sealed
-from labelchain.handlers.runtime import get_runtime, logger, tracer
+from labelchain.handlers.runtime import get_runtime, lambda_handler, logger
 from labelchain.services.reconcile import reconcile
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = reconcile(get_runtime())
     report = run.report

@@ -6,12 +6,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from labelchain.handlers.runtime import get_runtime, logger, tracer
+from labelchain.handlers.runtime import get_runtime, lambda_handler
 from labelchain.services.events import RecordFailureEvent, parse_event
 from labelchain.services.record_failure import record_failure
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return record_failure(parse_event(RecordFailureEvent, event), get_runtime()).model_dump(mode="json")

@@ -7,13 +7,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from labelchain.core.trigger import execution_input
-from labelchain.handlers.runtime import get_runtime, logger, tracer
+from labelchain.handlers.runtime import get_runtime, lambda_handler
 from labelchain.services.events import parse_event
 from labelchain.services.resolve_trigger import ResolveTriggerEvent, resolve_trigger
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     job_input = resolve_trigger(parse_event(ResolveTriggerEvent, event), get_runtime())
     return execution_input(job_input)

@@ -1,17 +1,27 @@
-"""What every handler shares: one Logger and Tracer, and the lazily built Runtime.
+"""What every handler shares: one Logger and Tracer, the lazily built Runtime, and clean errors.
 
 Nothing here touches AWS or the environment at import time: settings are validated and clients are
 created on the first invocation (the cold start) and reused afterwards. ``override_runtime`` is the
 seam tests and the offline stack use to inject stubbed clients.
+
+``lambda_handler`` wraps every entry point: Powertools' logging context and tracing, and the rule that
+no Python exception class or stack trace reaches an execution's error or cause. A LabelChain error
+keeps its name (the state machine retries and catches by it) and message; anything else becomes
+``InternalError`` with a correlation id, its traceback logged under that id.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from labelchain.errors import InternalError, LabelChainError
 from labelchain.services.runtime import Runtime
 
 SERVICE_NAME = "labelchain"
@@ -78,3 +88,43 @@ def override_runtime(runtime: Runtime) -> Iterator[Runtime]:
         yield runtime
     finally:
         _runtime = previous
+
+
+Handler = Callable[[Any, LambdaContext], Any]
+
+
+def internal_error_message(correlation_id: str, function_name: str) -> str:
+    """What an execution shows for an unexpected failure: where to look, nothing of the code."""
+    return (
+        f"LabelChain failed unexpectedly in {function_name} (correlation id {correlation_id}); nothing "
+        "in the input explains it. The details are in that function's CloudWatch log, on the entries "
+        "with this correlation id"
+    )
+
+
+def lambda_handler(handler: Handler) -> Handler:
+    """Decorate a Lambda entry point: logging context, tracing and clean errors (see the module doc)."""
+    traced = logger.inject_lambda_context(clear_state=True)(
+        tracer.capture_lambda_handler(capture_response=False)(handler)
+    )
+
+    @functools.wraps(handler)
+    def entry_point(event: Any, context: LambdaContext) -> Any:
+        try:
+            return traced(event, context)
+        except LabelChainError as error:
+            logger.warning(
+                "invocation failed",
+                extra={"error": type(error).__name__, "error_message": str(error)},
+                exc_info=True,
+            )
+            # Raised again from here with no frames of its own: Lambda's error payload (the state's
+            # cause) carries the message, not the code path.
+            raise error.with_traceback(None) from None
+        except Exception:
+            correlation_id = str(getattr(context, "aws_request_id", "") or uuid.uuid4())
+            function_name = str(getattr(context, "function_name", "") or "this function")
+            logger.exception("unexpected failure", extra={"correlation_id": correlation_id})
+            raise InternalError(internal_error_message(correlation_id, function_name)) from None
+
+    return entry_point

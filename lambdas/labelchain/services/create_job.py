@@ -3,6 +3,11 @@
 Order matters: every check that can refuse the input runs before the first write or SageMaker call,
 so a bad input costs nothing. The job name is derived from the execution, so a retried Lambda that
 meets ResourceInUse recognises its own job by the execution tag and adopts it.
+
+The job labels exactly the manifest version it validated: read by version id (the trigger's upload,
+else the version current at the first attempt), hashed while scanned, then copied to the job's own
+key under ``labelchain/``, which is what Ground Truth is given (docs/INPUT.md, "Manifest limits and
+scope").
 """
 
 from __future__ import annotations
@@ -12,17 +17,21 @@ from typing import Literal
 
 from aws_lambda_powertools import Logger
 
-from labelchain.adapters.s3 import ObjectMissing, split_s3_uri
 from labelchain.adapters.sagemaker import JobNameInUse
-from labelchain.core.catalog import MIN_OBJECTS_WITH_AUTO_LABELING, spec_for
+from labelchain.core.arns import check_arns_in_stack
 from labelchain.core.chaining import check_model_compatible, model_region
-from labelchain.core.job_input import JobInput, JobModelReference, PublicWorkforce, parse_job_input
-from labelchain.core.json_stream import MalformedJsonStreamError
-from labelchain.core.manifest import scan_manifest
+from labelchain.core.job_input import JobInput, JobModelReference, parse_job_input
 from labelchain.core.naming import EXECUTION_TAG, execution_fingerprint, job_name_for_execution
 from labelchain.core.notifications import Transition
-from labelchain.core.prices import prices_from_json, resolve_prices, task_price_usd_for
-from labelchain.core.records import ENDED_STATUSES, QUEUED_STATUS, JobRecord, ModelPointer, WorkforceUsed
+from labelchain.core.prices import PriceTable, prices_from_json, resolve_prices
+from labelchain.core.project_settings import (
+    ProjectSettings,
+    budget_for,
+    check_ceilings,
+    project_prices,
+    settings_of,
+)
+from labelchain.core.records import ENDED_STATUSES, QUEUED_STATUS, JobRecord, ModelPointer, workforce_used
 from labelchain.core.regions import pre_human_task_lambda_arn
 from labelchain.core.request import JobPlacement, build_create_labeling_job_request
 from labelchain.core.worker_ui import label_category_document, worker_ui_template
@@ -32,18 +41,33 @@ from labelchain.errors import (
     InvalidJobInput,
     JobNameConflict,
     LabelingJobQuotaExceeded,
-    ManifestNotFound,
     ModelNotFound,
 )
 from labelchain.services.events import CreateJobEvent, CreateJobResult
+from labelchain.services.manifest_pin import (
+    JOB_FILES_PREFIX,
+    check_manifest,
+    copy_pinned_manifest,
+    job_files_base,
+    manifest_location,
+    pin_manifest_version,
+)
 from labelchain.services.notify import notify
 from labelchain.services.runtime import Runtime
 from labelchain.settings import Settings, project_budget
 
 logger = Logger(child=True)
 
-JOB_FILES_PREFIX = "labelchain"
-"""Key prefix in the data bucket for the files CreateJob writes (label categories, UI templates)."""
+__all__ = [
+    "JOB_FILES_PREFIX",
+    "ResolvedModel",
+    "check_workteam_region",
+    "create_labeling_job",
+    "manifest_location",
+    "record_queued",
+    "resolve_initial_model",
+]
+"""``JOB_FILES_PREFIX`` and ``manifest_location`` live in ``manifest_pin`` and are re-exported here."""
 
 
 @dataclass(frozen=True)
@@ -58,57 +82,12 @@ class ResolvedModel:
 def check_workteam_region(job_input: JobInput, region: str) -> None:
     """A private or vendor workteam serves jobs in its own region only."""
     workforce = job_input.workforce
-    if isinstance(workforce, PublicWorkforce):
-        return
     team_region = workforce.workteam_arn.split(":")[3]
     if team_region != region:
         raise InvalidJobInput(
             f"workforce.workteam_arn: the workteam is in region {team_region!r}, but this stack runs jobs in "
             f"{region!r}; use a workteam of {region!r}"
         )
-
-
-def manifest_location(manifest: str, data_bucket: str) -> tuple[str, str]:
-    """``(bucket, key)`` of a manifest, refused unless it is in the stack's data bucket."""
-    bucket, key = split_s3_uri(manifest)
-    if bucket != data_bucket:
-        raise InvalidJobInput(
-            f"manifest: must be in the data bucket {data_bucket!r} (the Ground Truth role reads only "
-            f"that bucket), got bucket {bucket!r}"
-        )
-    return bucket, key
-
-
-def check_manifest(job_input: JobInput, runtime: Runtime) -> int:
-    """Stream the manifest, check every line, and return its object count."""
-    spec = spec_for(job_input.task.type)
-    bucket, key = manifest_location(job_input.manifest, runtime.settings.data_bucket)
-    try:
-        summary = scan_manifest(runtime.objects.iter_chunks(bucket, key), spec.source_field)
-    except ObjectMissing as exc:
-        raise ManifestNotFound(f"manifest: {job_input.manifest} cannot be read ({exc})") from exc
-    except MalformedJsonStreamError as exc:
-        raise InvalidJobInput(f"manifest: {job_input.manifest} is not a JSON-lines manifest ({exc})") from exc
-    if summary.problem_count:
-        shown = "; ".join(f"line {p.line}: {p.problem}" for p in summary.problems)
-        raise InvalidJobInput(
-            f"manifest: {summary.problem_count} bad line(s) in {job_input.manifest}; first: {shown}"
-        )
-    if summary.objects == 0:
-        raise InvalidJobInput(f"manifest: {job_input.manifest} holds no objects")
-    if job_input.auto_labeling:
-        if summary.objects < MIN_OBJECTS_WITH_AUTO_LABELING:
-            raise InvalidJobInput(
-                f"manifest: automated data labeling needs at least {MIN_OBJECTS_WITH_AUTO_LABELING:,} "
-                f"objects; {job_input.manifest} has {summary.objects:,} (add objects or set auto_labeling "
-                "to false)"
-            )
-        if summary.objects > spec.max_objects_with_auto_labeling:
-            raise InvalidJobInput(
-                f"manifest: automated data labeling takes at most {spec.max_objects_with_auto_labeling:,} "
-                f"objects for {spec.task_type.value}; {job_input.manifest} has {summary.objects:,}"
-            )
-    return summary.objects
 
 
 def resolve_initial_model(job_input: JobInput, runtime: Runtime) -> ResolvedModel:
@@ -178,35 +157,63 @@ def _model_of_job(job_name: str, job_input: JobInput, runtime: Runtime) -> str:
 
 
 def _write_job_files(job_input: JobInput, job_name: str, runtime: Runtime) -> tuple[str, str]:
-    bucket = runtime.settings.data_bucket
-    base = f"{JOB_FILES_PREFIX}/{job_input.project}/{job_name}"
+    settings = runtime.settings
+    bucket, key_id = settings.data_bucket, settings.kms_key_arn
+    base = job_files_base(job_input.project, job_name)
     categories = runtime.objects.put_text(
         bucket,
         f"{base}/label-categories.json",
         label_category_document(job_input.task.labels),
         "application/json",
+        kms_key_id=key_id,
     )
     template = runtime.objects.put_text(
-        bucket, f"{base}/worker-template.liquid.html", worker_ui_template(job_input.task), "text/html"
+        bucket,
+        f"{base}/worker-template.liquid.html",
+        worker_ui_template(job_input.task),
+        "text/html",
+        kms_key_id=key_id,
     )
     return categories, template
+
+
+def checked_input(
+    event: CreateJobEvent, runtime: Runtime
+) -> tuple[JobInput, ProjectSettings | None, PriceTable]:
+    """The execution input validated against everything but S3 and SageMaker: its own rules, this stack's
+    region, partition and account, the project's ceilings; with the prices it will be charged at."""
+    settings = runtime.settings
+    job_input = parse_job_input(event.input)
+    pre_human_task_lambda_arn(settings.region, job_input.task.type)  # region must be in the ARN table
+    check_workteam_region(job_input, settings.region)
+    _, partition, _, _, account, _ = settings.ground_truth_role_arn.split(":", 5)
+    check_arns_in_stack(job_input, partition, settings.region, account)
+    # The project's ceilings hold for console inputs too (the trigger path checked them already).
+    project_settings = settings_of(runtime.store.project_settings(job_input.project))
+    if project_settings is not None:
+        check_ceilings(job_input, project_settings)
+    try:
+        default_prices = prices_from_json(settings.default_prices)
+    except ValueError as exc:
+        raise ConfigurationError(f"LABELCHAIN_DEFAULT_PRICES (cdk.json default_prices): {exc}") from exc
+    # A console input without prices of its own is priced like the project's triggered jobs.
+    overrides = job_input.prices if job_input.prices is not None else project_prices(project_settings)
+    prices = resolve_prices(default_prices, overrides)
+    return job_input, project_settings, prices
 
 
 def create_labeling_job(event: CreateJobEvent, runtime: Runtime) -> CreateJobResult:
     """Validate, resolve the model, write the job's files, create (or adopt) the job, record it."""
     settings = runtime.settings
-    job_input = parse_job_input(event.input)
-    pre_human_task_lambda_arn(settings.region, job_input.task.type)  # region must be in the ARN table
-    check_workteam_region(job_input, settings.region)
-    try:
-        default_prices = prices_from_json(settings.default_prices)
-    except ValueError as exc:
-        raise ConfigurationError(f"LABELCHAIN_DEFAULT_PRICES (cdk.json default_prices): {exc}") from exc
-    prices = resolve_prices(default_prices, job_input.prices)
-    object_count = check_manifest(job_input, runtime)
+    job_input, project_settings, prices = checked_input(event, runtime)
+    job_name = job_name_for_execution(settings.resource_prefix, event.execution.name, event.execution.id)
+    earlier = runtime.store.get_job(job_name)
+    pin, size = pin_manifest_version(job_input, job_name, earlier, runtime)
+    pin = check_manifest(job_input, pin, size, runtime)
     model = resolve_initial_model(job_input, runtime)
 
-    job_name = job_name_for_execution(settings.resource_prefix, event.execution.name, event.execution.id)
+    # Every check has passed: only now does CreateJob write anything.
+    labeled_manifest_uri = copy_pinned_manifest(pin, job_input.project, job_name, runtime)
     label_category_uri, ui_template_uri = _write_job_files(job_input, job_name, runtime)
     placement = JobPlacement(
         job_name=job_name,
@@ -218,9 +225,8 @@ def create_labeling_job(event: CreateJobEvent, runtime: Runtime) -> CreateJobRes
         ui_template_uri=ui_template_uri,
         execution_arn=event.execution.id,
     )
-    request = build_create_labeling_job_request(job_input, placement, model.arn)
-    workforce = job_input.workforce
-    public_price = workforce.price_per_task_usd if isinstance(workforce, PublicWorkforce) else None
+    labeled_input = job_input.model_copy(update={"manifest": labeled_manifest_uri})
+    request = build_create_labeling_job_request(labeled_input, placement, model.arn)
     record = JobRecord(
         job_name=job_name,
         project=job_input.project,
@@ -228,22 +234,20 @@ def create_labeling_job(event: CreateJobEvent, runtime: Runtime) -> CreateJobRes
         task_type=job_input.task.type.value,
         labels=list(job_input.task.labels),
         label_attribute=job_input.task.label_attribute,
-        manifest_uri=job_input.manifest,
-        object_count=object_count,
+        manifest_uri=pin.source_uri,
+        manifest_version_id=pin.version_id,
+        manifest_sha256=pin.sha256,
+        labeled_manifest_uri=labeled_manifest_uri,
+        object_count=pin.objects,
         auto_labeling=job_input.auto_labeling,
-        workforce=WorkforceUsed(
-            kind=workforce.kind,
-            workteam_arn=request["HumanTaskConfig"]["WorkteamArn"],
-            workers_per_object=workforce.workers_per_object,
-            task_price_usd=str(task_price_usd_for(prices, public_price)),
-        ),
+        workforce=workforce_used(job_input.workforce, prices, request["HumanTaskConfig"]["WorkteamArn"]),
         prices=prices,
         initial_model_source=model.source,
         initial_model_arn=model.arn,
         initial_model_check=model.check,
         advance_latest_model=job_input.advance_latest_model,
         created_at=runtime.clock(),
-        budget_usd=_budget(job_input, settings),
+        budget_usd=_budget(job_input, project_settings, settings),
     )
     adopted = False
     try:
@@ -290,18 +294,21 @@ def create_labeling_job(event: CreateJobEvent, runtime: Runtime) -> CreateJobRes
             )
     logger.info(
         "labeling job started",
-        extra={"job_name": job_name, "objects": object_count, "initial_model": model.arn, "adopted": adopted},
+        extra={
+            "job_name": job_name,
+            "objects": pin.objects,
+            "manifest_version_id": pin.version_id,
+            "manifest_sha256": pin.sha256,
+            "initial_model": model.arn,
+            "adopted": adopted,
+        },
     )
     return CreateJobResult(job_name=job_name, project=job_input.project, adopted=adopted)
 
 
-def _budget(job_input: JobInput, settings: Settings) -> str | None:
-    """The job's spend limit: its own ``budget_usd``, else the project's default from cdk.json."""
-    budget = (
-        job_input.budget_usd
-        if job_input.budget_usd is not None
-        else project_budget(settings, job_input.project)
-    )
+def _budget(job_input: JobInput, project_settings: ProjectSettings | None, settings: Settings) -> str | None:
+    """The job's spend limit (``core.project_settings.budget_for``) as text, or None."""
+    budget = budget_for(job_input, project_settings, project_budget(settings, job_input.project))
     return None if budget is None else f"{budget:.2f}"
 
 

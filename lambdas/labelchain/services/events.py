@@ -82,6 +82,12 @@ class CostSummary(BaseModel):
     saving_usd: str
     saving_percent: str
     prices_version: str
+    cost_model: str | None = None
+    labor_usd: str | None = None
+    """Worker time x the labor rate (private team), or the vendor's per-object charges; None: not priced."""
+    worker_hours: str | None = None
+    worker_hours_saved: str | None = None
+    """Worker hours the same job would have taken without automated labeling, minus the hours it took."""
 
 
 class MetricsResult(BaseModel):

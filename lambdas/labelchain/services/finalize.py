@@ -15,6 +15,7 @@ from decimal import Decimal
 from aws_lambda_powertools import Logger
 
 from labelchain.core.cost import percent_of
+from labelchain.core.labor import hours
 from labelchain.core.notifications import ENDED_TRANSITIONS
 from labelchain.core.records import ENDED_STATUSES, JobRecord
 from labelchain.errors import BudgetExceeded, JobStillRunning, LabelingJobNotFound
@@ -23,6 +24,7 @@ from labelchain.services.extract_model import with_model
 from labelchain.services.notify import notify
 from labelchain.services.record_metrics import with_final_metrics
 from labelchain.services.runtime import Runtime
+from labelchain.services.worker_responses import ReadBudget
 
 logger = Logger(child=True)
 
@@ -37,6 +39,10 @@ class Finalized:
 
     result: MetricsResult
     sealed_now: bool
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def usd(amount: Decimal) -> str:
@@ -71,6 +77,10 @@ def metrics_of(record: JobRecord) -> MetricsResult:
             saving_usd=usd(cost.saving_usd),
             saving_percent=f"{cost.saving_percent:.2f}",
             prices_version=cost.prices_version,
+            cost_model=cost.cost_model,
+            labor_usd=None if cost.labor_cost_usd is None else usd(cost.labor_cost_usd),
+            worker_hours=_text(hours(cost.worker_seconds)),
+            worker_hours_saved=_text(hours(cost.worker_seconds_saved)),
         ),
         final_model_arn=record.final_model_arn,
         initial_model_arn=record.initial_model_arn,
@@ -98,8 +108,12 @@ def outcome_error(record: JobRecord) -> str | None:
     return None
 
 
-def finalize_job(job_name: str, runtime: Runtime) -> Finalized:
-    """Seal an ended job's record with its model, counters and cost (idempotent)."""
+def finalize_job(job_name: str, runtime: Runtime, budget: ReadBudget | None = None) -> Finalized:
+    """Seal an ended job's record with its model, counters and cost (idempotent).
+
+    ``budget`` bounds the time spent reading worker responses (the Lambda's remaining time; default:
+    ``record_metrics.with_final_metrics``'s): past it the worker time is recorded as partial.
+    """
     record = runtime.store.get_job(job_name)
     if record is None:
         raise LabelingJobNotFound(f"job {job_name!r} has no LabelChain record to finalize")
@@ -110,7 +124,7 @@ def finalize_job(job_name: str, runtime: Runtime) -> Finalized:
         raise JobStillRunning(f"job {job_name!r} is {described.status}; only an ended job can be finalized")
     now = runtime.clock()
     updated, pointer_moved = with_model(record, described, runtime)
-    final = with_final_metrics(updated, described, runtime).model_copy(
+    final = with_final_metrics(updated, described, runtime, budget).model_copy(
         update={
             "pointer_moved": pointer_moved,
             "watch_token": None,
