@@ -13,7 +13,7 @@ CDK_FLAGS := --no-notices --no-version-reporting
 .PHONY: help setup lambda-deps lint typecheck test test-fast synth demo deploy destroy bench clean
 
 help:
-	@echo "make demo    run AWS's seed experiment offline (moto + simulated Ground Truth), < 1 min"
+	@echo "make demo    run AWS's seed experiment offline (moto + simulated Ground Truth), about a minute"
 	@echo "make test    install (venv + npm), lint, type-check and run every test"
 	@echo "make synth   synthesize the stack offline into cdk.out and cfn-lint it"
 	@echo "make deploy  npx cdk deploy (needs AWS credentials)"

@@ -15,6 +15,7 @@ cents exactly). Every price is a USD amount from 0 to ``MAX_USD_AMOUNT`` with at
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -35,36 +36,48 @@ USD_AMOUNT_RULE = f"a USD amount from 0 to {MAX_USD_AMOUNT} with at most {USD_DE
 """What a valid price looks like, in the words every error message uses."""
 
 
+def _bounded_amount(value: Decimal, maximum: Decimal, rule: str) -> Decimal:
+    """``value`` if it is a finite Decimal from 0 to ``maximum`` with at most 4 places; else ValueError."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ValueError(f"must be {rule}, got {value!r}")
+    if value < 0 or value > maximum or value.quantize(_USD_QUANTUM) != value:
+        raise ValueError(f"must be {rule}, got {value}")
+    return value
+
+
+def _parse_amount(text: str, check: Callable[[Decimal], Decimal], rule: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError(f"must be {rule}, got {text!r}") from None
+    return check(value)
+
+
+def _pydantic_check(check: Callable[[Decimal], Decimal], error_type: str) -> Callable[[Decimal], Decimal]:
+    def validate(value: Decimal) -> Decimal:
+        try:
+            return check(value)
+        except ValueError as exc:
+            # A custom error keeps pydantic's "Value error, " prefix out of the user-facing message.
+            raise PydanticCustomError(error_type, str(exc)) from None
+
+    return validate
+
+
 def check_usd_amount(value: Decimal) -> Decimal:
     """Return ``value`` if it is a valid price; otherwise raise ``ValueError`` saying what is allowed.
 
     The single definition of a valid price, shared by the models, ``compute_cost`` and the CLI.
     """
-    if not isinstance(value, Decimal) or not value.is_finite():
-        raise ValueError(f"must be {USD_AMOUNT_RULE}, got {value!r}")
-    if value < 0 or value > MAX_USD_AMOUNT or value.quantize(_USD_QUANTUM) != value:
-        raise ValueError(f"must be {USD_AMOUNT_RULE}, got {value}")
-    return value
+    return _bounded_amount(value, MAX_USD_AMOUNT, USD_AMOUNT_RULE)
 
 
 def parse_usd_amount(text: str) -> Decimal:
     """Parse a price written as text (``"0.036"``), raising ``ValueError`` with the allowed form."""
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise ValueError(f"must be {USD_AMOUNT_RULE}, got {text!r}") from None
-    return check_usd_amount(value)
+    return _parse_amount(text, check_usd_amount, USD_AMOUNT_RULE)
 
 
-def _validate_usd_amount(value: Decimal) -> Decimal:
-    try:
-        return check_usd_amount(value)
-    except ValueError as exc:
-        # A custom error keeps pydantic's "Value error, " prefix out of the user-facing message.
-        raise PydanticCustomError("usd_amount", str(exc)) from None
-
-
-UsdAmount = Annotated[Decimal, AfterValidator(_validate_usd_amount)]
+UsdAmount = Annotated[Decimal, AfterValidator(_pydantic_check(check_usd_amount, "usd_amount"))]
 """A price: ``Decimal``, 0 to ``MAX_USD_AMOUNT``, at most ``USD_DECIMAL_PLACES`` decimal places."""
 
 MAX_HOURLY_RATE_USD = Decimal(10_000)
@@ -77,30 +90,15 @@ HOURLY_RATE_RULE = (
 
 def check_hourly_rate(value: Decimal) -> Decimal:
     """Return ``value`` if it is a valid labor rate; otherwise raise ``ValueError`` saying what is allowed."""
-    if not isinstance(value, Decimal) or not value.is_finite():
-        raise ValueError(f"must be {HOURLY_RATE_RULE}, got {value!r}")
-    if value < 0 or value > MAX_HOURLY_RATE_USD or value.quantize(_USD_QUANTUM) != value:
-        raise ValueError(f"must be {HOURLY_RATE_RULE}, got {value}")
-    return value
+    return _bounded_amount(value, MAX_HOURLY_RATE_USD, HOURLY_RATE_RULE)
 
 
 def parse_hourly_rate(text: str) -> Decimal:
     """Parse a labor rate written as text (``"25.50"``), raising ``ValueError`` with the allowed form."""
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise ValueError(f"must be {HOURLY_RATE_RULE}, got {text!r}") from None
-    return check_hourly_rate(value)
+    return _parse_amount(text, check_hourly_rate, HOURLY_RATE_RULE)
 
 
-def _validate_hourly_rate(value: Decimal) -> Decimal:
-    try:
-        return check_hourly_rate(value)
-    except ValueError as exc:
-        raise PydanticCustomError("hourly_rate", str(exc)) from None
-
-
-HourlyRate = Annotated[Decimal, AfterValidator(_validate_hourly_rate)]
+HourlyRate = Annotated[Decimal, AfterValidator(_pydantic_check(check_hourly_rate, "hourly_rate"))]
 """A labor rate: USD per worker hour, 0 to ``MAX_HOURLY_RATE_USD``, at most 4 decimal places."""
 
 COST_MODEL = "labelchain-cost-v2"
