@@ -359,6 +359,11 @@ INSTRUCTIONS_HTML = [
 
 MANIFEST_SCOPE = [
     Hostile(
+        "project-named-like-the-report-prefix",
+        ("project: 'experiments' is reserved", "experiment reports under experiments/"),
+        {"project": "experiments"},
+    ),
+    Hostile(
         "source-ref-in-the-output-bucket",
         (
             "line 1251: 'source-ref' must be in the data bucket 'labelchain-data'",
@@ -533,6 +538,11 @@ class HostileUpload:
 
 
 TRIGGER_PATH = [
+    HostileUpload(
+        "upload-into-a-reserved-project-folder",
+        ("project: 'experiments' is reserved",),
+        {"key": "incoming/experiments/batch-1.manifest"},
+    ),
     HostileUpload(
         "upload-to-another-bucket",
         (

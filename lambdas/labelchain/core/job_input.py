@@ -68,6 +68,11 @@ MECHANICAL_TURK_CLOSED = (
 RESERVED_LABEL_ATTRIBUTES = frozenset({"source", "source-ref"})
 RESERVED_TAG_PREFIXES = ("aws:", "labelchain:")
 MAX_USER_TAGS = 40
+RESERVED_PROJECT_NAMES: dict[str, str] = {
+    "experiments": "the output bucket keeps experiment reports under experiments/, beside each project's "
+    "job output under <project>/",
+}
+"""Project names that would share a prefix LabelChain itself writes to, with why."""
 CONTENT_CLASSIFIERS = ("FreeOfPersonallyIdentifiableInformation", "FreeOfAdultContent")
 
 _Strict = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
@@ -285,6 +290,14 @@ class JobInput(BaseModel):
         if value.endswith("/"):
             raise ValueError("must name a manifest object, not a prefix (got a trailing '/')")
         return value
+
+    @field_validator("project")
+    @classmethod
+    def _project_not_reserved(cls, project: str) -> str:
+        if project in RESERVED_PROJECT_NAMES:
+            why = RESERVED_PROJECT_NAMES[project]
+            raise ValueError(f"{project!r} is reserved: {why}; choose another name")
+        return project
 
     @field_validator("tags")
     @classmethod

@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from labelchain.core.job_input import PATTERN_MEANINGS, JobInput
+from labelchain.core.job_input import PATTERN_MEANINGS, RESERVED_PROJECT_NAMES, JobInput
 from labelchain.errors import InvalidJobInput
 
 INCOMING_PREFIX = "incoming/"
@@ -210,6 +210,11 @@ def parse_manifest_key(key: str, bucket: str) -> TriggeredManifest:
             f"trigger.key: the folder after {INCOMING_PREFIX} names the project and must be "
             f"{PATTERN_MEANINGS['project']}; got {project!r} in {key!r}"
         ) from None
+    if project in RESERVED_PROJECT_NAMES:
+        raise InvalidJobInput(
+            f"trigger.key: project: {project!r} is reserved: {RESERVED_PROJECT_NAMES[project]}; upload the "
+            "batch under another project's folder"
+        )
     batch_name = batch.rpartition("/")[2]
     if not batch_name.endswith(MANIFEST_SUFFIX) or batch_name == MANIFEST_SUFFIX:
         raise InvalidJobInput(
