@@ -312,3 +312,25 @@ def bird_job_record(**values: Any) -> JobRecord:
         "created_at": EXAMPLE_TIME,
     }
     return JobRecord.model_validate({**base, **values})
+
+
+PRIVATE_TEAM_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/birders"
+
+
+def small_bird_input(manifest: str, **changes: Any) -> dict[str, Any]:
+    """A one-worker private-team bounding-box input for ``manifest`` (the pinning and TOCTOU tests)."""
+    return {
+        "project": "birds",
+        "manifest": manifest,
+        "task": {
+            "type": "bounding_box",
+            "labels": ["Bird"],
+            "label_attribute": "category",
+            "title": "Draw a box around each bird",
+            "description": "Draw a tight box around every bird",
+            "keywords": ["birds"],
+            "instructions": {"short": "Box every bird.", "full": "<p>Box every bird.</p>"},
+        },
+        "workforce": {"kind": "private", "workteam_arn": PRIVATE_TEAM_ARN, "workers_per_object": 1},
+        **changes,
+    }

@@ -40,7 +40,14 @@ from labelchain.services.events import CreateJobEvent, ExecutionRef
 from labelchain.services.runtime import Runtime
 from labelchain.settings import Settings
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
-from tests.support.aws import FixedClock, empty_account, make_runtime, manifest_lines, moto_account
+from tests.support.aws import (
+    FixedClock,
+    empty_account,
+    make_runtime,
+    manifest_lines,
+    moto_account,
+    small_bird_input,
+)
 
 DATA = TEST_SETTINGS.data_bucket
 BUCKET_SCOPE = SourceRefScope.for_job(DATA, "birds", "bucket")
@@ -186,7 +193,6 @@ def test_the_digest_is_the_sha256_of_exactly_the_bytes_read_and_caps_the_size() 
 EXECUTION = ExecutionRef(id=f"arn:aws:states:{REGION}:{ACCOUNT}:execution:LabelingJob:pin", name="pin")
 MANIFEST_KEY = "incoming/birds/batch-1.manifest"
 MANIFEST_URI = f"s3://{DATA}/{MANIFEST_KEY}"
-TEAM = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/birders"
 VALIDATED = ("\n".join(manifest_lines(1250)) + "\n").encode()
 NEWER = ("\n".join(manifest_lines(1300, prefix="birds/newer")) + "\n").encode()
 
@@ -202,21 +208,7 @@ class World:
         return str(self.s3.put_object(Bucket=DATA, Key=key, Body=body)["VersionId"])
 
     def start(self, **changes: Any) -> None:
-        raw = {
-            "project": "birds",
-            "manifest": MANIFEST_URI,
-            "task": {
-                "type": "bounding_box",
-                "labels": ["Bird"],
-                "label_attribute": "category",
-                "title": "Draw a box around each bird",
-                "description": "Draw a tight box around every bird",
-                "keywords": ["birds"],
-                "instructions": {"short": "Box every bird.", "full": "<p>Box every bird.</p>"},
-            },
-            "workforce": {"kind": "private", "workteam_arn": TEAM, "workers_per_object": 1},
-            **changes,
-        }
+        raw = small_bird_input(changes.pop("manifest", MANIFEST_URI), **changes)
         create_labeling_job(CreateJobEvent(input=raw, execution=EXECUTION), self.runtime)
 
     def job_files(self) -> list[str]:

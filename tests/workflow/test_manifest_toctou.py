@@ -17,8 +17,8 @@ import boto3
 import pytest
 
 from labelchain.services.runtime import Runtime
-from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
-from tests.support.aws import EXAMPLE_TIME, FixedClock, make_runtime, manifest_lines
+from tests.conftest import REGION, TEST_SETTINGS
+from tests.support.aws import EXAMPLE_TIME, FixedClock, make_runtime, manifest_lines, small_bird_input
 from tests.support.lifecycle import job_event_pump
 from tests.support.output import write_bounding_box_output
 from tests.support.scripted_sagemaker import JobScript, ScriptedSageMaker
@@ -31,25 +31,10 @@ MANIFEST_KEY = "incoming/birds/batch-1.manifest"
 VALIDATED = ("\n".join(manifest_lines(1250)) + "\n").encode()
 SWAPPED = ('{"source-ref": "s3://labelchain-output/birds/another-projects-labels.jpg"}\n' * 1250).encode()
 """What an attacker puts at the key once the manifest has been validated."""
-TEAM = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/birders"
 
 
 def job_input(**changes: Any) -> dict[str, Any]:
-    return {
-        "project": "birds",
-        "manifest": f"s3://{DATA}/{MANIFEST_KEY}",
-        "task": {
-            "type": "bounding_box",
-            "labels": ["Bird"],
-            "label_attribute": "category",
-            "title": "Draw a box around each bird",
-            "description": "Draw a tight box around every bird",
-            "keywords": ["birds"],
-            "instructions": {"short": "Box every bird.", "full": "<p>Box every bird.</p>"},
-        },
-        "workforce": {"kind": "private", "workteam_arn": TEAM, "workers_per_object": 1},
-        **changes,
-    }
+    return small_bird_input(f"s3://{DATA}/{MANIFEST_KEY}", **changes)
 
 
 class World:

@@ -85,15 +85,11 @@ class ObjectStore:
         extra = {"VersionId": version_id} if version_id is not None else {}
         try:
             response = self._client.head_object(Bucket=bucket, Key=key, **extra)
-        except ClientError as exc:
-            code = error_code(exc)
-            if code in _MISSING_CODES or (version_id is not None and code in _BAD_VERSION_CODES):
+        except (ClientError, BotoCoreError) as exc:
+            code = error_code(exc) if isinstance(exc, ClientError) else None
+            if code is not None and _is_missing(code, version_id is not None):
                 what = f"s3://{bucket}/{key}" + (f" version {version_id}" if version_id else "")
                 raise ObjectMissing(f"{what}: {_head_error_name(code, version_id)}") from exc
-            if is_transient(exc):
-                raise transient("S3", "HeadObject", exc) from exc
-            raise
-        except BotoCoreError as exc:
             if is_transient(exc):
                 raise transient("S3", "HeadObject", exc) from exc
             raise
@@ -158,16 +154,12 @@ class ObjectStore:
     def _get_object(self, bucket: str, key: str, **extra: str) -> dict[str, Any]:
         try:
             response: dict[str, Any] = self._client.get_object(Bucket=bucket, Key=key, **extra)
-        except ClientError as exc:
-            code = error_code(exc)
-            if code in _MISSING_CODES or ("VersionId" in extra and code in _BAD_VERSION_CODES):
+        except (ClientError, BotoCoreError) as exc:
+            code = error_code(exc) if isinstance(exc, ClientError) else None
+            if code is not None and _is_missing(code, "VersionId" in extra):
                 raise ObjectMissing(f"s3://{bucket}/{key}: {code}") from exc
-            if error_code(exc) in {"PreconditionFailed", "412"}:
+            if code in {"PreconditionFailed", "412"}:
                 raise ObjectChanged(f"s3://{bucket}/{key} changed since it was first read") from exc
-            if is_transient(exc):
-                raise transient("S3", "GetObject", exc) from exc
-            raise
-        except BotoCoreError as exc:
             if is_transient(exc):
                 raise transient("S3", "GetObject", exc) from exc
             raise
@@ -228,6 +220,11 @@ def _head_error_name(code: str, version_id: str | None) -> str:
         "400": "InvalidArgument (not a version id of this object)",
     }
     return names.get(code, code)
+
+
+def _is_missing(code: str, by_version: bool) -> bool:
+    """Whether an S3 error code means "no such object" (or, for a read by version id, no such version)."""
+    return code in _MISSING_CODES or (by_version and code in _BAD_VERSION_CODES)
 
 
 def _body_chunks(body: Any, chunk_size: int) -> Iterator[bytes]:
