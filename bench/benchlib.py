@@ -125,6 +125,8 @@ def describe_response(
     output_bucket: str = "bench-output",
 ) -> dict[str, Any]:
     """A DescribeLabelingJob response shaped as botocore's model requires (a bird bounding-box job)."""
+    from labelchain.core.s3_layout import job_output_prefix, s3_uri  # noqa: PLC0415 - after the environment
+
     response: dict[str, Any] = {
         "LabelingJobStatus": status,
         "LabelCounters": {
@@ -141,7 +143,7 @@ def describe_response(
         "LabelingJobArn": job_arn(job_name),
         "LabelAttributeName": "category",
         "InputConfig": {"DataSource": {"S3DataSource": {"ManifestS3Uri": "s3://bench-data/m"}}},
-        "OutputConfig": {"S3OutputPath": f"s3://{output_bucket}/birds/"},
+        "OutputConfig": {"S3OutputPath": s3_uri(output_bucket, job_output_prefix("birds"))},
         "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/labelchain-ground-truth",
         "HumanTaskConfig": {
             "WorkteamArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/bird-team",

@@ -8,9 +8,11 @@ the number to watch; nothing here asserts a time. The handlers measured are thos
 ``infra.functions.FUNCTION_SPECS``.
 
 Every sample is a fresh ``python -c`` child that times itself with ``time.perf_counter`` and reports
-its peak RSS. The child sees a Lambda-like environment with fake credentials (nothing calls AWS:
-creating a client makes no request) and imports ``labelchain`` from a copy of ``lambdas/`` staged
-with the CDK asset's own excludes, so, as in Lambda, our modules carry no bytecode cache.
+its peak RSS, and the CPU time it used over the same span (``time.process_time``): on a shared, loaded
+machine the wall-clock time also counts the time spent waiting for a CPU, the CPU time much less, so
+both ratios are printed. The child sees a Lambda-like environment with fake credentials (nothing
+calls AWS: creating a client makes no request) and imports ``labelchain`` from a copy of ``lambdas/``
+staged with the CDK asset's own excludes, so, as in Lambda, our modules carry no bytecode cache.
 
 Usage: ``python bench/cold_init.py [--repeats N] [--json PATH] [--handlers NAME ...]``
 """
@@ -57,7 +59,7 @@ CLIENT_SERVICES = ("sagemaker", "s3", "dynamodb", "stepfunctions")
 
 CHILD = """
 import sys, time
-start = time.perf_counter()
+start, cpu_start = time.perf_counter(), time.process_time()
 if sys.argv[1] == "baseline":
     import boto3
     from botocore.config import Config
@@ -78,7 +80,7 @@ else:
     runtime = get_runtime()
     clients = [runtime.jobs._client, runtime.objects._client, runtime.store._client,
                runtime.executions.client]
-ready = time.perf_counter()
+ready, cpu_ready = time.perf_counter(), time.process_time()
 import json, resource
 try:  # this process's own high-water mark; ru_maxrss would also count the parent it was forked from
     with open("/proc/self/status") as status:
@@ -88,6 +90,7 @@ except OSError:
 print(json.dumps({
     "import_s": imported - start,
     "setup_s": ready - imported,
+    "cpu_s": cpu_ready - cpu_start,
     "peak_rss_bytes": peak,
     "modules": len(sys.modules),
     "xray_loaded": "aws_xray_sdk.core" in sys.modules,
@@ -162,7 +165,7 @@ def stage_asset(destination: Path) -> Path:
 
 def lambda_environment(staged: Path, workdir: Path) -> dict[str, str]:
     """A Lambda-like environment built from scratch, so the developer's AWS profile cannot leak in."""
-    from infra.functions import POWERTOOLS_ENVIRONMENT  # noqa: PLC0415
+    from infra.functions import POWERTOOLS_ENVIRONMENT, PYTHON_ENVIRONMENT  # noqa: PLC0415
     from labelchain.settings import ENVIRONMENT_VARIABLES as variables  # noqa: N811, PLC0415
     from labelchain.settings import Settings  # noqa: PLC0415
 
@@ -177,6 +180,7 @@ def lambda_environment(staged: Path, workdir: Path) -> dict[str, str]:
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "LC_ALL") if key in os.environ}
     env.update({variables[key]: value for key, value in settings.items()})
     env.update(POWERTOOLS_ENVIRONMENT)
+    env.update(PYTHON_ENVIRONMENT)
     env.update(
         {
             "PYTHONPATH": str(staged),
@@ -293,13 +297,14 @@ def summarize(samples: Samples) -> dict[str, Any]:
         return {"median": statistics.median(values), "min": min(values)}
 
     summary: dict[str, Any] = {
-        key: stats(key) for key in ("import_s", "setup_s", "total_s", "peak_rss_mib", "process_s")
+        key: stats(key) for key in ("import_s", "setup_s", "total_s", "cpu_s", "peak_rss_mib", "process_s")
     }
     floor = samples.paired_floor or samples.runs  # the baseline row is its own floor
-    for key in ("total_s", "peak_rss_mib"):
+    for key in ("total_s", "cpu_s", "peak_rss_mib"):
         ratio = summary[key]["median"] / statistics.median(run[key] for run in floor)
         summary[f"ratio_{key.removesuffix('_s')}"] = ratio
     summary["modules"] = samples.runs[0]["modules"]
+    summary["xray_loaded"] = any(run["xray_loaded"] for run in samples.runs)
     return summary
 
 
@@ -308,16 +313,18 @@ def markdown_table(floor: Samples, measured: list[Samples]) -> str:
         return f"{stat['median'] * 1000:.0f} / {stat['min'] * 1000:.0f}"
 
     lines = [
-        "| target | import ms | first `get_runtime()` ms | cold init ms | vs baseline | peak RSS MiB "
-        "| modules |",
-        "|---|--:|--:|--:|--:|--:|--:|",
+        "| target | import ms | first `get_runtime()` ms | cold init ms | vs baseline | CPU ms "
+        "| vs baseline (CPU) | peak RSS MiB | modules | X-Ray SDK |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|:-:|",
     ]
     for samples in [floor, *measured]:
         summary = summarize(samples)
         lines.append(
             f"| {samples.target.label} | {ms(summary['import_s'])} | {ms(summary['setup_s'])} "
             f"| {ms(summary['total_s'])} | {summary['ratio_total']:.2f}x "
-            f"| {summary['peak_rss_mib']['median']:.0f} | {summary['modules']} |"
+            f"| {ms(summary['cpu_s'])} | {summary['ratio_cpu']:.2f}x "
+            f"| {summary['peak_rss_mib']['median']:.0f} | {summary['modules']} "
+            f"| {'loaded' if summary['xray_loaded'] else '-'} |"
         )
     return "\n".join(lines)
 
@@ -364,7 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{args.repeats} fresh processes per row, next to a baseline run; cells are median / min; "
         f"vs baseline = median cold init / median of its paired baseline runs; run took {elapsed:.0f} s; "
-        f"1-min load average before the run {load_before:.2f} (near 0: nothing else was running)\n"
+        f"1-min load average before the run {load_before:.2f}, after {host['load_1min']['after']:.2f} "
+        "(near 0: nothing else was running)\n"
     )
     print(markdown_table(floor, measured))
 

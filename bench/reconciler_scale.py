@@ -25,6 +25,7 @@ without tracing; peak memory is measured in a separate run of the default pool u
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import threading
@@ -54,6 +55,8 @@ from benchlib import (  # noqa: E402
 CREATED = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 LAMBDA_VCPU_AT_1024_MB = 1024 / 1769
 """Lambda gives a function one full vCPU at 1,769 MB; Reconcile has 1,024 MB (infra/functions.py)."""
+_WORLD_NUMBERS = itertools.count(1)
+"""Each World gets its own table: the warm-up world (20 jobs) and a measured size may hold the same count."""
 
 
 def create_table(dynamodb: Any, table_name: str) -> None:
@@ -175,7 +178,7 @@ class World:
 
         self.settings = Settings(
             resource_prefix="labelchain",
-            table_name=f"labelchain-jobs-{jobs}",
+            table_name=f"labelchain-jobs-{next(_WORLD_NUMBERS)}-{jobs}",
             data_bucket="labelchain-data-123456789012",
             output_bucket="labelchain-output-123456789012",
             kms_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-4000-8000-000000000000",

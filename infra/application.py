@@ -41,12 +41,12 @@ def build_app(context_overrides: Mapping[str, Any] | None = None, outdir: str | 
     """
     app = App(context={**cdk_json_context(), **(context_overrides or {})}, outdir=outdir)
     config = config_from_context({key: app.node.try_get_context(key) for key in CONTEXT_KEYS})
-    stack = LabelChainStack(
+    LabelChainStack(
         app,
         STACK_ID,
         config=config,
         stack_name=stack_name_for(config.resource_prefix),
         description="LabelChain: chained, auto-labeling SageMaker Ground Truth jobs",
     )
-    apply_cdk_nag(app, stack)
+    apply_cdk_nag(app)
     return app

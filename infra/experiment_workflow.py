@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
@@ -31,6 +31,7 @@ from infra.config import DeploymentConfig
 from infra.functions import LabelChainFunctions
 from infra.labeling_job_workflow import (
     ERROR_PATH,
+    EXECUTION_REFERENCE,
     TRANSIENT_RETRY_BACKOFF_RATE,
     TRANSIENT_RETRY_INTERVAL,
     TRANSIENT_RETRY_MAX_ATTEMPTS,
@@ -39,6 +40,7 @@ from infra.labeling_job_workflow import (
     invoke_lambda,
     retry_transient_errors,
 )
+from infra.nag import acknowledge, nag_text, wildcard_finding
 from infra.state_machine import logged_state_machine
 from labelchain.core.naming import EXPERIMENT_STATE_MACHINE_SUFFIX
 
@@ -129,98 +131,21 @@ class ExperimentWorkflow(Construct):
         labeling_job: sfn.IStateMachine,
     ) -> None:
         super().__init__(scope, construct_id)
-        states = ExperimentStates
         self._functions = functions
         self._labeling_job = labeling_job
-        execution = {"id": sfn.JsonPath.execution_id, "name": sfn.JsonPath.execution_name}
-
-        record_failure = retry_transient_errors(
-            invoke_lambda(
-                self,
-                states.RECORD_FAILURE,
-                functions.record_failure,
-                payload={"state": sfn.JsonPath.entire_payload, "execution": execution},
-                # The cause the execution fails with is the handler's readable message, never the Lambda
-                # runtime's JSON error payload (which names the exception class and carries a stack frame).
-                result_selector={"Error.$": "$.error", "Cause.$": "$.cause"},
-                result_path=ERROR_PATH,
-            )
-        )
-        experiment_failed = sfn.Fail(
-            self, states.EXPERIMENT_FAILED, error_path=f"{ERROR_PATH}.Error", cause_path=f"{ERROR_PATH}.Cause"
-        )
-        record_failure.add_catch(
-            experiment_failed, errors=[sfn.Errors.ALL], result_path="$.record_failure_error"
-        )
-        record_failure.next(experiment_failed)
-
-        def lambda_step(
-            name: str,
-            function: lambda_.IFunction,
-            payload: dict[str, object],
-            result_path: str,
-            result_selector: dict[str, object] | None = None,
-        ) -> tasks.LambdaInvoke:
-            task = retry_transient_errors(
-                invoke_lambda(
-                    self,
-                    name,
-                    function,
-                    payload=payload,
-                    result_path=result_path,
-                    result_selector=result_selector,
-                )
-            )
-            task.add_catch(record_failure, errors=[sfn.Errors.ALL], result_path=ERROR_PATH)
-            return task
-
+        self._record_failure = self._record_failure_path()
         # PrepareDataset's plan replaces the input (which the plan contains): one copy fewer of the
         # job settings in a state that must stay under 256 KiB (PrepareDataset checks the rest).
-        prepare = lambda_step(
-            states.PREPARE_DATASET,
+        prepare = self._lambda_step(
+            ExperimentStates.PREPARE_DATASET,
             functions.prepare_dataset,
-            {"input": sfn.JsonPath.entire_payload, "execution": execution},
+            {"input": sfn.JsonPath.entire_payload, "execution": EXECUTION_REFERENCE},
             "$",
             {"prepared": sfn.JsonPath.object_at("$")},
         )
-
-        def compare(name: str, stop_reason: str | None, second_stage: bool) -> tasks.LambdaInvoke:
-            payload: dict[str, object] = {
-                "execution": execution,
-                "prepared": sfn.JsonPath.object_at("$.prepared"),
-                "initial": sfn.JsonPath.object_at("$.initial"),
-            }
-            if second_stage:
-                payload["pretrained"] = sfn.JsonPath.object_at("$.second_stage.pretrained")
-                payload["control"] = sfn.JsonPath.object_at("$.second_stage.control")
-            if stop_reason is not None:
-                payload["stop_reason"] = stop_reason
-            return lambda_step(name, functions.compare_jobs, payload, "$.comparison")
-
-        initial_job = self._child(
-            states.INITIAL_JOB, "initial", sfn.TaskInput.from_json_path_at("$.prepared.jobs.initial.input")
-        )
-        initial_job_caught = sfn.Pass(
-            self, states.INITIAL_JOB_CAUGHT, parameters=_child_failed(), result_path="$.initial"
-        )
-        initial_job.add_catch(initial_job_caught, errors=[sfn.Errors.ALL], result_path=ERROR_PATH)
-        initial_job_caught.next(
-            compare(states.RECORD_INITIAL_JOB_FAILURE, INITIAL_FAILED_REASON, False)
-        ).next(
-            sfn.Fail(
-                self,
-                states.INITIAL_JOB_FAILED,
-                error=INITIAL_JOB_FAILED_ERROR,
-                cause_path=f"{ERROR_PATH}.Cause",
-            )
-        )
-
-        no_model = compare(states.RECORD_NO_MODEL, NO_MODEL_REASON, False).next(
-            sfn.Fail(self, states.NO_MODEL, error=NO_MODEL_ERROR, cause=NO_MODEL_REASON)
-        )
         seed = sfn.Pass(
             self,
-            states.SEED_FROM_INITIAL_JOB,
+            ExperimentStates.SEED_FROM_INITIAL_JOB,
             parameters={
                 "input": sfn.JsonPath.json_merge(
                     sfn.JsonPath.object_at("$.prepared.jobs.pretrained.input"),
@@ -229,7 +154,128 @@ class ExperimentWorkflow(Construct):
             },
             result_path="$.pretrained",
         )
+        seed.next(self._second_stage()).next(self._compare(ExperimentStates.COMPARE_JOBS, None, True)).next(
+            self._both_ran()
+        )
+        definition = prepare.next(self._initial_job()).next(self._has_model(seed))
 
+        self.state_machine, self.log_group = logged_state_machine(
+            self,
+            name_suffix=EXPERIMENT_STATE_MACHINE_SUFFIX,
+            comment="LabelChain: the pre-trained-model experiment (initial, seeded and control jobs)",
+            definition=definition,
+            timeout=experiment_timeout(config.create_queue_max_hours),
+            config=config,
+            encryption_key=encryption_key,
+            invokes=[functions.record_failure, functions.prepare_dataset, functions.compare_jobs],
+        )
+        self._acknowledge_child_executions()
+
+    def _record_failure_path(self) -> tasks.LambdaInvoke:
+        """RecordFailure ─► ExperimentFailed, failing with the original error even if recording fails."""
+        record_failure = retry_transient_errors(
+            invoke_lambda(
+                self,
+                ExperimentStates.RECORD_FAILURE,
+                self._functions.record_failure,
+                payload={"state": sfn.JsonPath.entire_payload, "execution": EXECUTION_REFERENCE},
+                # The cause the execution fails with is the handler's readable message, never the Lambda
+                # runtime's JSON error payload (which names the exception class and carries a stack frame).
+                result_selector={"Error.$": "$.error", "Cause.$": "$.cause"},
+                result_path=ERROR_PATH,
+            )
+        )
+        experiment_failed = sfn.Fail(
+            self,
+            ExperimentStates.EXPERIMENT_FAILED,
+            error_path=f"{ERROR_PATH}.Error",
+            cause_path=f"{ERROR_PATH}.Cause",
+        )
+        record_failure.add_catch(
+            experiment_failed, errors=[sfn.Errors.ALL], result_path="$.record_failure_error"
+        )
+        record_failure.next(experiment_failed)
+        return record_failure
+
+    def _lambda_step(
+        self,
+        name: str,
+        function: lambda_.IFunction,
+        payload: dict[str, object],
+        result_path: str,
+        result_selector: dict[str, object] | None = None,
+    ) -> tasks.LambdaInvoke:
+        """A Lambda task that retries transient errors and records any other error as the failure."""
+        task = retry_transient_errors(
+            invoke_lambda(
+                self,
+                name,
+                function,
+                payload=payload,
+                result_path=result_path,
+                result_selector=result_selector,
+            )
+        )
+        task.add_catch(self._record_failure, errors=[sfn.Errors.ALL], result_path=ERROR_PATH)
+        return task
+
+    def _compare(self, name: str, stop_reason: str | None, second_stage: bool) -> tasks.LambdaInvoke:
+        """CompareJobs over whatever ran; ``stop_reason`` says why the experiment stopped early."""
+        payload: dict[str, object] = {
+            "execution": EXECUTION_REFERENCE,
+            "prepared": sfn.JsonPath.object_at("$.prepared"),
+            "initial": sfn.JsonPath.object_at("$.initial"),
+        }
+        if second_stage:
+            payload["pretrained"] = sfn.JsonPath.object_at("$.second_stage.pretrained")
+            payload["control"] = sfn.JsonPath.object_at("$.second_stage.control")
+        if stop_reason is not None:
+            payload["stop_reason"] = stop_reason
+        return self._lambda_step(name, self._functions.compare_jobs, payload, "$.comparison")
+
+    def _initial_job(self) -> tasks.StepFunctionsStartExecution:
+        """InitialJob; if it fails: RecordInitialJobFailure ─► InitialJobFailed."""
+        states = ExperimentStates
+        initial_job = self._child(
+            states.INITIAL_JOB, "initial", sfn.TaskInput.from_json_path_at("$.prepared.jobs.initial.input")
+        )
+        initial_job_caught = sfn.Pass(
+            self, states.INITIAL_JOB_CAUGHT, parameters=_child_failed(), result_path="$.initial"
+        )
+        initial_job.add_catch(initial_job_caught, errors=[sfn.Errors.ALL], result_path=ERROR_PATH)
+        initial_job_caught.next(
+            self._compare(states.RECORD_INITIAL_JOB_FAILURE, INITIAL_FAILED_REASON, False)
+        ).next(
+            sfn.Fail(
+                self,
+                states.INITIAL_JOB_FAILED,
+                error=INITIAL_JOB_FAILED_ERROR,
+                cause_path=f"{ERROR_PATH}.Cause",
+            )
+        )
+        return initial_job
+
+    def _has_model(self, seed: sfn.Pass) -> sfn.Choice:
+        """InitialModel?: seed the second stage, or RecordNoModel ─► NoModelFromInitialJob."""
+        states = ExperimentStates
+        no_model = self._compare(states.RECORD_NO_MODEL, NO_MODEL_REASON, False).next(
+            sfn.Fail(self, states.NO_MODEL, error=NO_MODEL_ERROR, cause=NO_MODEL_REASON)
+        )
+        return (
+            sfn.Choice(self, states.INITIAL_MODEL)
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.is_present("$.initial.result.final_model_arn"),
+                    sfn.Condition.is_string("$.initial.result.final_model_arn"),
+                ),
+                seed,
+            )
+            .otherwise(no_model)
+        )
+
+    def _second_stage(self) -> sfn.Parallel:
+        """PretrainedJob and ControlJob side by side; a failed one does not stop the other."""
+        states = ExperimentStates
         pretrained_job = self._child(
             states.PRETRAINED_JOB, "pretrained", sfn.TaskInput.from_json_path_at("$.pretrained.input")
         )
@@ -257,8 +303,12 @@ class ExperimentWorkflow(Construct):
         )
         second_stage.branch(pretrained_job)
         second_stage.branch(control_job)
+        return second_stage
 
-        both_ran = (
+    def _both_ran(self) -> sfn.Choice:
+        """BothJobsRan?: the experiment succeeds only if both second-stage jobs completed."""
+        states = ExperimentStates
+        return (
             sfn.Choice(self, states.BOTH_JOBS_RAN)
             .when(
                 sfn.Condition.and_(
@@ -276,28 +326,25 @@ class ExperimentWorkflow(Construct):
                 )
             )
         )
-        has_model = (
-            sfn.Choice(self, states.INITIAL_MODEL)
-            .when(
-                sfn.Condition.and_(
-                    sfn.Condition.is_present("$.initial.result.final_model_arn"),
-                    sfn.Condition.is_string("$.initial.result.final_model_arn"),
-                ),
-                seed,
-            )
-            .otherwise(no_model)
-        )
-        seed.next(second_stage).next(compare(states.COMPARE_JOBS, None, True)).next(both_ran)
-        definition = prepare.next(initial_job).next(has_model)
 
-        self.state_machine, self.log_group = logged_state_machine(
-            self,
-            name_suffix=EXPERIMENT_STATE_MACHINE_SUFFIX,
-            comment="LabelChain: the pre-trained-model experiment (initial, seeded and control jobs)",
-            definition=definition,
-            timeout=experiment_timeout(config.create_queue_max_hours),
-            config=config,
-            encryption_key=encryption_key,
+    def _acknowledge_child_executions(self) -> None:
+        """``startExecution.sync:2`` describes and stops the children it starts: CDK grants both on the
+        LabelingJob state machine's executions, ``…:execution:<its name>*`` (rendered as CDK builds it)."""
+        stack = Stack.of(self)
+        name = stack.split_arn(
+            self._labeling_job.state_machine_arn, ArnFormat.COLON_RESOURCE_NAME
+        ).resource_name
+        children = stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{name}*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        acknowledge(
+            self.state_machine.role,
+            wildcard_finding(f"Resource::{nag_text(stack.resolve(children))}"),
+            "startExecution.sync:2 describes and stops the nested LabelingJob executions it starts; their "
+            "names are per experiment, so only the LabelingJob state machine can be fixed.",
         )
 
     def _child(

@@ -7,9 +7,7 @@ dependency layer (``build/lambda-deps``, filled by ``make setup``) — JSON logs
 encrypted with the stack key, active X-Ray tracing, and the environment contract of
 ``labelchain.settings.ENVIRONMENT_VARIABLES``.
 
-No grant here carries ``kms:ReEncrypt*``, ``s3:Abort*`` where nothing uploads in parts, or S3 object-lock
-actions: CDK's ``grant_put``/``grant_encrypt_decrypt`` would add them, so writes and key use are granted
-with the exact actions below.
+What each role may do is granted in ``infra.function_permissions``, beside each grant's reason.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Aws, Duration, Stack
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -30,9 +28,8 @@ from constructs import Construct
 
 from infra.cfn_hygiene import depend_on_role_policy_only
 from infra.config import DeploymentConfig
-from labelchain.core.dataset_split import EXPERIMENT_PARTS_PREFIX
-from labelchain.core.naming import LABELING_JOB_STATE_MACHINE_SUFFIX, state_machine_name
-from labelchain.core.notifications import NOTIFICATION_SOURCE
+from infra.nag import acknowledge, wildcard_finding
+from labelchain.core import s3_layout
 from labelchain.settings import (
     BOTO_CONNECT_TIMEOUT_SECONDS,
     BOTO_MAX_ATTEMPTS,
@@ -58,11 +55,8 @@ HANDLER_PACKAGE = "labelchain.handlers"
 KEY_USE_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*")
 """Use of the stack key by a function: DynamoDB items of the table, SSE-KMS objects it writes (S3 asks
 for a data key on upload and decrypts it for multipart and copies). CDK's ``grant_encrypt_decrypt`` adds
-``kms:ReEncrypt*`` too, which neither service calls for these requests."""
-DATA_BUCKET_WRITE_PREFIX = "labelchain/"
-"""create_job writes label-category files and UI templates only under this key prefix of the data bucket."""
-DATA_BUCKET_EXPERIMENTS_PREFIX = f"{EXPERIMENT_PARTS_PREFIX}/"
-"""prepare_dataset writes the experiment's manifest parts only under this prefix of the data bucket."""
+``kms:ReEncrypt*`` too, which neither service calls for these requests; no grant carries ``s3:Abort*``
+where nothing uploads in parts, or S3 object-lock actions (CDK's ``grant_put`` would add them)."""
 
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-arm64"
@@ -70,6 +64,11 @@ POWERTOOLS_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "labelchain",
     "POWERTOOLS_METRICS_NAMESPACE": "LabelChain",
     "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+PYTHON_ENVIRONMENT = {
+    # The functions use no pydantic plugin; without this, pydantic's first model class scans every
+    # installed distribution's entry points for plugins (importlib.metadata) on each cold start.
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",
 }
 
 
@@ -186,7 +185,9 @@ RECORD_FAILURE = FunctionSpec(
 RESOLVE_TRIGGER = FunctionSpec(
     construct_id="ResolveTrigger",
     module="resolve_trigger",
-    description="Turns a manifest dropped into incoming/<project>/ into a LabelingJob input",
+    description=(
+        f"Turns a manifest dropped into {s3_layout.INCOMING_PREFIX}<project>/ into a LabelingJob input"
+    ),
     memory_mb=256,
     timeout=Duration.seconds(60),
 )
@@ -244,8 +245,6 @@ TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 """The DynamoDB actions each function calls (adapters/store.py); PrepareDataset touches no table. Only the
 reconciler queries (the sparse active-jobs index); no function scans, deletes or batches."""
-OUTPUT_BUCKET_EXPERIMENTS_PREFIX = "experiments/"
-"""Where CompareJobs writes each experiment's report.json and report.md in the output bucket."""
 
 
 def check_timeouts_cover_aws_calls(specs: tuple[FunctionSpec, ...] = FUNCTION_SPECS) -> None:
@@ -302,7 +301,11 @@ class LabelChainFunctions(Construct):
             ),
         ]
         self._key = dependencies.key
-        self._environment = {**self._labelchain_environment(config, dependencies), **POWERTOOLS_ENVIRONMENT}
+        self._environment = {
+            **self._labelchain_environment(config, dependencies),
+            **POWERTOOLS_ENVIRONMENT,
+            **PYTHON_ENVIRONMENT,
+        }
         self.roles: dict[str, iam.Role] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
 
@@ -317,7 +320,6 @@ class LabelChainFunctions(Construct):
         self.resolve_trigger = self._function(RESOLVE_TRIGGER)
         self.prepare_dataset = self._function(PREPARE_DATASET)
         self.compare_jobs = self._function(COMPARE_JOBS)
-        self._grant(dependencies)
 
     @property
     def by_construct_id(self) -> dict[str, lambda_.Function]:
@@ -395,163 +397,19 @@ class LabelChainFunctions(Construct):
             tracing=lambda_.Tracing.ACTIVE,
         )
         depend_on_role_policy_only(function, role)
+        acknowledge(
+            role,
+            wildcard_finding("Resource::*"),
+            "Active X-Ray tracing (Tracing.ACTIVE): xray:PutTraceSegments and xray:PutTelemetryRecords "
+            "support no resource-level permissions, so AWS requires Resource '*'.",
+        )
+        acknowledge(
+            function,
+            "AwsSolutions-L1",
+            "Pinned to python3.13 on purpose: the functions import Powertools from the managed layer "
+            f"{POWERTOOLS_LAYER_NAME}, built for exactly this runtime; the runtime and the layer move "
+            "together in one reviewed change.",
+        )
         self.roles[spec.construct_id] = role
         self.log_groups[spec.construct_id] = log_group
         return function
-
-    def _grant(self, deps: FunctionDependencies) -> None:
-        """Per-function permissions: grants where CDK has one, ARN-scoped statements where it has not."""
-        stack = Stack.of(self)
-        labeling_jobs_arn = stack.format_arn(
-            service="sagemaker",
-            resource="labeling-job",
-            resource_name=f"{self._config.resource_prefix}-*",
-        )
-        describe_labeling_job = iam.PolicyStatement(
-            sid="DescribeOwnLabelingJobs",
-            actions=["sagemaker:DescribeLabelingJob"],
-            resources=[labeling_jobs_arn],
-        )
-
-        functions = self.by_construct_id
-        for construct_id, actions in TABLE_ACTIONS.items():
-            deps.table.grant(functions[construct_id], *actions)
-        for construct_id in {*TABLE_ACTIONS, PREPARE_DATASET.construct_id}:
-            # The table's SSE-KMS key; PrepareDataset (no table) writes SSE-KMS manifest parts.
-            deps.key.grant(functions[construct_id], *KEY_USE_ACTIONS)
-        for spec in (*LABELING_JOB_FUNCTION_SPECS, *LIFECYCLE_FUNCTION_SPECS):
-            functions[spec.construct_id].add_to_role_policy(describe_labeling_job)
-        self._grant_lifecycle(stack, labeling_jobs_arn, deps)
-
-        # create_job: start the job (with tags), pass the Ground Truth role to SageMaker, check the
-        # manifest (the version it was started with), copy that version and write the label-category file
-        # and UI template under labelchain/<project>/<job>/.
-        self.create_job.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="CreateOwnLabelingJobs",
-                actions=["sagemaker:CreateLabelingJob", "sagemaker:AddTags"],
-                resources=[labeling_jobs_arn],
-            )
-        )
-        self.create_job.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="PassGroundTruthRoleToSageMaker",
-                actions=["iam:PassRole"],
-                resources=[deps.ground_truth_role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            )
-        )
-        deps.data_bucket.grant_read(self.create_job)
-        # PutObject (single requests: PutObject and CopyObject); PutObjectTagging because CopyObject
-        # copies the source version's tags (TaggingDirective COPY, its default).
-        _allow_writes(
-            self.create_job,
-            deps.data_bucket,
-            f"{DATA_BUCKET_WRITE_PREFIX}*",
-            "s3:PutObject",
-            "s3:PutObjectTagging",
-            sid="WriteJobFiles",
-        )
-
-        # resolve_trigger reads no object: project settings live in the table (PROJECT#<name>/SETTINGS,
-        # GetItem), apart from incoming/, where uploaders can write.
-
-        # prepare_dataset: stream the experiment's manifest, write its parts (multipart, so it may abort)
-        # under labelchain/experiments/, and delete a part it committed when the next one fails (nothing
-        # half-written is left; a plain DeleteObject, which leaves a delete marker).
-        deps.data_bucket.grant_read(self.prepare_dataset)
-        _allow_writes(
-            self.prepare_dataset,
-            deps.data_bucket,
-            f"{DATA_BUCKET_EXPERIMENTS_PREFIX}*",
-            "s3:PutObject",
-            "s3:AbortMultipartUpload",
-            "s3:DeleteObject",
-            sid="WriteManifestParts",
-        )
-        # compare_jobs: write report.json and report.md (single PutObjects) under experiments/ of the
-        # output bucket.
-        _allow_writes(
-            self.compare_jobs,
-            deps.output_bucket,
-            f"{OUTPUT_BUCKET_EXPERIMENTS_PREFIX}*",
-            "s3:PutObject",
-            sid="WriteExperimentReports",
-        )
-
-    def _grant_lifecycle(self, stack: Stack, labeling_jobs_arn: str, deps: FunctionDependencies) -> None:
-        """What keeps every job tracked: resume the waiting execution, read an execution's status, stop a
-        job whose execution is gone, and read a job's output to finalize it. State machine and execution
-        ARNs are built from the fixed state machine name (``<prefix>-labeling-job``), not referenced: the
-        state machine already depends on these functions, a reference would make the template circular."""
-        labeling_job_machine = state_machine_name(
-            self._config.resource_prefix, LABELING_JOB_STATE_MACHINE_SUFFIX
-        )
-        machine_arn = stack.format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=labeling_job_machine,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        executions_arn = stack.format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{labeling_job_machine}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        functions = self.by_construct_id
-        for spec in RESUMING_SPECS:
-            functions[spec.construct_id].add_to_role_policy(
-                iam.PolicyStatement(
-                    sid="ResumeWaitingLabelingJobExecution",
-                    actions=["states:SendTaskSuccess"],
-                    resources=[machine_arn],
-                )
-            )
-        for spec in (JOB_EVENTS, EXECUTION_ENDED, RECONCILE):
-            functions[spec.construct_id].add_to_role_policy(
-                iam.PolicyStatement(
-                    sid="ReadLabelingJobExecutionStatus",
-                    actions=["states:DescribeExecution"],
-                    resources=[executions_arn],
-                )
-            )
-        # execution_ended stops an Experiment's child LabelingJob executions.
-        self.execution_ended.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="StopExperimentChildExecutions",
-                actions=["states:StopExecution"],
-                resources=[executions_arn],
-            )
-        )
-        for spec in STOPPING_SPECS:
-            functions[spec.construct_id].add_to_role_policy(
-                iam.PolicyStatement(
-                    sid="StopOwnLabelingJobs",
-                    actions=["sagemaker:StopLabelingJob"],
-                    resources=[labeling_jobs_arn],
-                )
-            )
-        for spec in FINALIZING_SPECS:
-            # Finalize reads what Ground Truth wrote (the grant includes kms:Decrypt on the key).
-            deps.output_bucket.grant_read(functions[spec.construct_id])
-        default_bus = stack.format_arn(service="events", resource="event-bus", resource_name="default")
-        for spec in NOTIFYING_SPECS:
-            # Job notifications: one event per transition on the account's default bus.
-            functions[spec.construct_id].add_to_role_policy(
-                iam.PolicyStatement(
-                    sid="PublishJobNotifications",
-                    actions=["events:PutEvents"],
-                    resources=[default_bus],
-                    conditions={"StringEquals": {"events:source": NOTIFICATION_SOURCE}},
-                )
-            )
-
-
-def _allow_writes(
-    function: lambda_.Function, bucket: s3.IBucket, key_pattern: str, *actions: str, sid: str
-) -> None:
-    """Exactly ``actions`` on the objects ``key_pattern`` of ``bucket`` (the key use is granted apart)."""
-    function.add_to_role_policy(
-        iam.PolicyStatement(sid=sid, actions=list(actions), resources=[bucket.arn_for_objects(key_pattern)])
-    )

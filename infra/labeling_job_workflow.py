@@ -185,6 +185,15 @@ def invoke_lambda(
     )
 
 
+EXECUTION_REFERENCE: Final = {"id": sfn.JsonPath.execution_id, "name": sfn.JsonPath.execution_name}
+"""What every task is told about its execution."""
+JOB_REFERENCE: Final = {
+    "job_name": sfn.JsonPath.string_at("$.job_name"),
+    "project": sfn.JsonPath.string_at("$.project"),
+}
+"""What WatchJob and Finalize are told about the job CreateJob started."""
+
+
 class LabelingJobWorkflow(Construct):
     """The state machine and its log group; ``self.state_machine`` is what callers start."""
 
@@ -198,18 +207,64 @@ class LabelingJobWorkflow(Construct):
         encryption_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
-        states = LabelingJobStates
-
         # Failure path first: every task below catches into it.
-        self._record_failure = retry_transient_errors(
+        self._record_failure = self._record_failure_path(functions.record_failure)
+        create_job = self._create_job(functions.create_job, config)
+        wait_for_job = self._wait_for_job(functions.watch_job, config)
+        finalize = invoke_lambda(
+            self,
+            LabelingJobStates.FINALIZE,
+            functions.finalize_job,
+            payload=JOB_REFERENCE,
+            result_path="$.result",
+        )
+        self._catch_into_failure(retry_transient_errors(finalize))
+        create_job.next(wait_for_job).next(finalize).next(self._job_outcome())
+
+        # An EventBridge-started execution carries {"trigger": {...}} (infra/triggers.py); ResolveTrigger
+        # turns it into a LabelingJob input (the project's settings + the dropped manifest) that replaces
+        # the state.
+        resolve_trigger = invoke_lambda(
+            self,
+            LabelingJobStates.RESOLVE_TRIGGER,
+            functions.resolve_trigger,
+            payload={"trigger": sfn.JsonPath.object_at("$.trigger"), "execution": EXECUTION_REFERENCE},
+            result_path="$",
+        )
+        self._catch_into_failure(retry_transient_errors(resolve_trigger))
+        resolve_trigger.next(create_job)
+        definition = (
+            sfn.Choice(self, LabelingJobStates.INPUT_SOURCE)
+            .when(sfn.Condition.is_present("$.trigger"), resolve_trigger)
+            .otherwise(create_job)
+        )
+
+        self.state_machine, self.log_group = logged_state_machine(
+            self,
+            name_suffix=LABELING_JOB_STATE_MACHINE_SUFFIX,
+            comment="LabelChain: runs one SageMaker Ground Truth labeling job and records its results",
+            definition=definition,
+            timeout=execution_timeout(config.create_queue_max_hours),
+            config=config,
+            encryption_key=encryption_key,
+            invokes=[
+                functions.record_failure,
+                functions.create_job,
+                functions.watch_job,
+                functions.finalize_job,
+                functions.resolve_trigger,
+            ],
+        )
+
+    def _record_failure_path(self, record_failure: lambda_.IFunction) -> tasks.LambdaInvoke:
+        """RecordFailure ─► ExecutionFailed, failing with the original error even if recording fails."""
+        states = LabelingJobStates
+        task = retry_transient_errors(
             invoke_lambda(
                 self,
                 states.RECORD_FAILURE,
-                functions.record_failure,
-                payload={
-                    "state": sfn.JsonPath.entire_payload,
-                    "execution": {"id": sfn.JsonPath.execution_id, "name": sfn.JsonPath.execution_name},
-                },
+                record_failure,
+                payload={"state": sfn.JsonPath.entire_payload, "execution": EXECUTION_REFERENCE},
                 # The cause the execution fails with is the handler's readable message, never the Lambda
                 # runtime's JSON error payload (which names the exception class and carries a stack frame).
                 result_selector={"Error.$": "$.error", "Cause.$": "$.cause"},
@@ -220,19 +275,21 @@ class LabelingJobWorkflow(Construct):
             self, states.EXECUTION_FAILED, error_path=f"{ERROR_PATH}.Error", cause_path=f"{ERROR_PATH}.Cause"
         )
         # If recording itself fails, still fail with the original error (kept in $.error).
-        self._record_failure.add_catch(
-            execution_failed, errors=[sfn.Errors.ALL], result_path="$.record_failure_error"
-        )
-        self._record_failure.next(execution_failed)
+        task.add_catch(execution_failed, errors=[sfn.Errors.ALL], result_path="$.record_failure_error")
+        task.next(execution_failed)
+        return task
 
-        execution_ref = {"id": sfn.JsonPath.execution_id, "name": sfn.JsonPath.execution_name}
+    def _create_job(
+        self, create_job_function: lambda_.IFunction, config: DeploymentConfig
+    ) -> tasks.LambdaInvoke:
+        """CreateJob, waiting out the account's concurrent-job quota."""
         create_job = invoke_lambda(
             self,
-            states.CREATE_JOB,
-            functions.create_job,
+            LabelingJobStates.CREATE_JOB,
+            create_job_function,
             payload={
                 "input": sfn.JsonPath.entire_payload,
-                "execution": {**execution_ref, "start_time": sfn.JsonPath.execution_start_time},
+                "execution": {**EXECUTION_REFERENCE, "start_time": sfn.JsonPath.execution_start_time},
             },
             result_path="$",
         )
@@ -246,18 +303,17 @@ class LabelingJobWorkflow(Construct):
             jitter_strategy=sfn.JitterType.NONE,
         )
         self._catch_into_failure(retry_transient_errors(create_job))
+        return create_job
 
-        job_reference = {
-            "job_name": sfn.JsonPath.string_at("$.job_name"),
-            "project": sfn.JsonPath.string_at("$.project"),
-        }
+    def _wait_for_job(self, watch_job: lambda_.IFunction, config: DeploymentConfig) -> tasks.LambdaInvoke:
+        """WaitForJob: WatchJob arms the task token; re-armed after ``wait_rearm_hours`` without news."""
         wait_for_job = tasks.LambdaInvoke(
             self,
-            states.WAIT_FOR_JOB,
-            lambda_function=functions.watch_job,
+            LabelingJobStates.WAIT_FOR_JOB,
+            lambda_function=watch_job,
             integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
             payload=sfn.TaskInput.from_object(
-                {**job_reference, "task_token": sfn.JsonPath.task_token, "execution": execution_ref}
+                {**JOB_REFERENCE, "task_token": sfn.JsonPath.task_token, "execution": EXECUTION_REFERENCE}
             ),
             retry_on_service_exceptions=False,
             task_timeout=sfn.Timeout.duration(Duration.hours(config.wait_rearm_hours)),
@@ -273,26 +329,27 @@ class LabelingJobWorkflow(Construct):
         # A transient outage that outlasts the retries (≥ 35 min) must not end a healthy job's tracking:
         # pause, then arm the wait again. Only other errors go to RecordFailure.
         pause_before_rearm = sfn.Wait(
-            self, states.PAUSE_BEFORE_REARM, time=sfn.WaitTime.duration(REARM_PAUSE_AFTER_TRANSIENT_FAILURE)
+            self,
+            LabelingJobStates.PAUSE_BEFORE_REARM,
+            time=sfn.WaitTime.duration(REARM_PAUSE_AFTER_TRANSIENT_FAILURE),
         )
         retry_transient_errors(wait_for_job).add_catch(
             pause_before_rearm, errors=list(TRANSIENT_ERRORS), result_path="$.watch_error"
         )
         pause_before_rearm.next(wait_for_job)
         self._catch_into_failure(wait_for_job)
+        return wait_for_job
 
-        finalize = invoke_lambda(
-            self, states.FINALIZE, functions.finalize_job, payload=job_reference, result_path="$.result"
-        )
-        self._catch_into_failure(retry_transient_errors(finalize))
-
+    def _job_outcome(self) -> sfn.Choice:
+        """JobOutcome: the execution ends as the labeling job did."""
+        states = LabelingJobStates
         unknown_job_status = sfn.Fail(
             self,
             states.UNKNOWN_JOB_STATUS,
             error=UNKNOWN_JOB_STATUS_ERROR,
             cause="Finalize returned a labeling job status this workflow does not know",
         )
-        job_outcome = (
+        return (
             sfn.Choice(self, states.JOB_OUTCOME)
             .when(
                 _status_is(JOB_COMPLETED_STATUS),
@@ -318,35 +375,6 @@ class LabelingJobWorkflow(Construct):
                 ),
             )
             .otherwise(unknown_job_status)
-        )
-        create_job.next(wait_for_job).next(finalize).next(job_outcome)
-
-        # An EventBridge-started execution carries {"trigger": {...}} (infra/triggers.py); ResolveTrigger
-        # turns it into a LabelingJob input (the project's settings + the dropped manifest) that replaces
-        # the state.
-        resolve_trigger = invoke_lambda(
-            self,
-            states.RESOLVE_TRIGGER,
-            functions.resolve_trigger,
-            payload={"trigger": sfn.JsonPath.object_at("$.trigger"), "execution": execution_ref},
-            result_path="$",
-        )
-        self._catch_into_failure(retry_transient_errors(resolve_trigger))
-        resolve_trigger.next(create_job)
-        definition = (
-            sfn.Choice(self, states.INPUT_SOURCE)
-            .when(sfn.Condition.is_present("$.trigger"), resolve_trigger)
-            .otherwise(create_job)
-        )
-
-        self.state_machine, self.log_group = logged_state_machine(
-            self,
-            name_suffix=LABELING_JOB_STATE_MACHINE_SUFFIX,
-            comment="LabelChain: runs one SageMaker Ground Truth labeling job and records its results",
-            definition=definition,
-            timeout=execution_timeout(config.create_queue_max_hours),
-            config=config,
-            encryption_key=encryption_key,
         )
 
     def _catch_into_failure(self, task: sfn.TaskStateBase) -> None:

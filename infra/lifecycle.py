@@ -29,6 +29,7 @@ from constructs import Construct
 
 from infra.config import DeploymentConfig
 from infra.functions import LabelChainFunctions
+from infra.nag import acknowledge
 from labelchain.services.execution_ended import ENDED_EARLY
 from labelchain.services.job_events import JOB_STATE_CHANGE
 
@@ -78,6 +79,12 @@ class EventDeadLetters(Construct):
             encryption_master_key=key,
             enforce_ssl=True,
             retention_period=DEAD_LETTER_RETENTION,
+        )
+        acknowledge(
+            self.queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the stack's EventBridge targets; a dead-letter "
+            "queue of a dead-letter queue would only move the same messages again.",
         )
         self._key = key
         # EventBridge writes the undeliverable events: it needs the queue's key to encrypt them.

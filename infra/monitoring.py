@@ -249,6 +249,11 @@ class Monitoring(Construct):
         return alarm
 
     def _alarms(self) -> None:
+        self._execution_alarms()
+        self._function_alarms()
+        self._queue_and_job_alarms()
+
+    def _execution_alarms(self) -> None:
         # Step Functions publishes ExecutionsFailed/TimedOut only when an execution ends that way: no data
         # means nothing failed (NOT_BREACHING). FILL(…, 0) keeps one machine's data point from being lost
         # when the other has none in that period. ABORTED is left out: someone stopped it on purpose.
@@ -269,6 +274,8 @@ class Monitoring(Construct):
             ),
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+
+    def _function_alarms(self) -> None:
         # One alarm per function rather than one metric-math sum: the alarm's name says which function
         # fails, a metric-math alarm holds at most 10 metrics (the stack has 10 functions already), and
         # a new function gets its alarm without touching the others. Lambda publishes Errors only for
@@ -283,6 +290,8 @@ class Monitoring(Construct):
                 metric=function.metric_errors(period=SHORT_PERIOD, statistic="Sum"),
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
+
+    def _queue_and_job_alarms(self) -> None:
         # SQS stops publishing for a queue that has been empty and idle for hours: no data means empty.
         self.dead_letters_not_empty = self._alarm(
             "DeadLettersNotEmpty",
@@ -339,32 +348,25 @@ class Monitoring(Construct):
         )
 
     def _widgets(self) -> None:
-        gauge = self._reconcile_period
-        functions = self._functions.by_construct_id
-
-        def graph(
-            title: str,
-            left: Sequence[cloudwatch.IMetric],
-            *,
-            right: Sequence[cloudwatch.IMetric] = (),
-            stacked: bool = False,
-        ) -> cloudwatch.GraphWidget:
-            return cloudwatch.GraphWidget(
-                title=title, left=list(left), right=list(right), stacked=stacked, width=12, height=6
-            )
-
         self.dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24, height=4)
         )
+        self._running_job_widgets()
+        self._finalized_job_widgets()
+        self._execution_widgets()
+        self._function_widgets()
+
+    def _running_job_widgets(self) -> None:
+        gauge = self._reconcile_period
         self.dashboard.add_widgets(
-            graph(
+            _graph(
                 "Running jobs per project",
                 [
                     self._per_project("RunningJobs", "Maximum", gauge),
                     self._total(PER_PROJECT, "RunningJobs", "Maximum", gauge, "All projects"),
                 ],
             ),
-            graph(
+            _graph(
                 "Running cost per project (USD)",
                 [
                     self._per_project("RunningCostUSD", "Maximum", gauge),
@@ -373,7 +375,7 @@ class Monitoring(Construct):
             ),
         )
         self.dashboard.add_widgets(
-            graph(
+            _graph(
                 "Objects labeled by running jobs so far",
                 [
                     self._total(PER_PROJECT, "HumanLabeledSoFar", "Maximum", gauge, "Human"),
@@ -381,7 +383,7 @@ class Monitoring(Construct):
                 ],
                 stacked=True,
             ),
-            graph(
+            _graph(
                 "Objects labeled by finalized jobs (per day)",
                 [
                     self._total(PER_JOB, "HumanLabeledObjects", "Sum", DAILY, "Human"),
@@ -390,15 +392,17 @@ class Monitoring(Construct):
                 stacked=True,
             ),
         )
+
+    def _finalized_job_widgets(self) -> None:
         self.dashboard.add_widgets(
-            graph(
+            _graph(
                 "Finalized jobs: cost and auto-labeling saving (USD per day)",
                 [
                     self._total(PER_JOB, "JobCostUSD", "Sum", DAILY, "Cost"),
                     self._total(PER_JOB, "AutoLabelingSavingUSD", "Sum", DAILY, "Saving"),
                 ],
             ),
-            graph(
+            _graph(
                 "Finalized jobs: machine-labeled % and duration (per project and status)",
                 [
                     cloudwatch.MathExpression(
@@ -418,6 +422,8 @@ class Monitoring(Construct):
                 ],
             ),
         )
+
+    def _execution_widgets(self) -> None:
         executions: list[cloudwatch.IMetric] = []
         for name, machine in self._state_machines.items():
             executions += [
@@ -426,8 +432,8 @@ class Monitoring(Construct):
                 machine.metric_aborted(period=SHORT_PERIOD, statistic="Sum", label=f"{name} aborted"),
             ]
         self.dashboard.add_widgets(
-            graph("Executions failed, timed out, aborted", executions),
-            graph(
+            _graph("Executions failed, timed out, aborted", executions),
+            _graph(
                 "Event dead-letter queue depth",
                 [
                     self._dead_letters.queue.metric_approximate_number_of_messages_visible(
@@ -436,15 +442,19 @@ class Monitoring(Construct):
                 ],
             ),
         )
+
+    def _function_widgets(self) -> None:
+        gauge = self._reconcile_period
+        functions = self._functions.by_construct_id
         self.dashboard.add_widgets(
-            graph(
+            _graph(
                 "Lambda errors",
                 [
                     function.metric_errors(period=SHORT_PERIOD, statistic="Sum", label=construct_id)
                     for construct_id, function in functions.items()
                 ],
             ),
-            graph(
+            _graph(
                 "Lambda throttles",
                 [
                     function.metric_throttles(period=SHORT_PERIOD, statistic="Sum", label=construct_id)
@@ -453,7 +463,7 @@ class Monitoring(Construct):
             ),
         )
         self.dashboard.add_widgets(
-            graph(
+            _graph(
                 "Reconciler",
                 [
                     service_metric(name, "Sum", gauge)
@@ -464,8 +474,21 @@ class Monitoring(Construct):
                     service_metric("StalledJobs", "Maximum", gauge),
                 ],
             ),
-            graph(
+            _graph(
                 "Jobs taken along by their ended execution",
                 [service_metric(name, "Sum", SHORT_PERIOD) for name in EXECUTION_ENDED.names],
             ),
         )
+
+
+def _graph(
+    title: str,
+    left: Sequence[cloudwatch.IMetric],
+    *,
+    right: Sequence[cloudwatch.IMetric] = (),
+    stacked: bool = False,
+) -> cloudwatch.GraphWidget:
+    """One half-width dashboard graph."""
+    return cloudwatch.GraphWidget(
+        title=title, left=list(left), right=list(right), stacked=stacked, width=12, height=6
+    )

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from infra.config import DeploymentConfig
 from infra.experiment_workflow import ExperimentWorkflow
+from infra.function_permissions import grant_function_permissions
 from infra.functions import FunctionDependencies, LabelChainFunctions
 from infra.ground_truth_role import GroundTruthRole
 from infra.labeling_job_workflow import LabelingJobWorkflow
@@ -34,6 +35,14 @@ class LabelChainStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
+        self._storage_and_roles(config)
+        self._functions(config)
+        self._workflows(config)
+        self._events_and_monitoring(config)
+        self._outputs()
+
+    def _storage_and_roles(self, config: DeploymentConfig) -> None:
+        """The key and buckets, the job table, and the role Ground Truth runs jobs with."""
         self.storage = LabelChainStorage(
             self,
             "Storage",
@@ -51,18 +60,21 @@ class LabelChainStack(Stack):
             key=self.storage.key,
             resource_prefix=config.resource_prefix,
         )
-        self.functions = LabelChainFunctions(
-            self,
-            "Functions",
-            config=config,
-            dependencies=FunctionDependencies(
-                key=self.storage.key,
-                table=self.jobs.table,
-                data_bucket=self.storage.data_bucket,
-                output_bucket=self.storage.output_bucket,
-                ground_truth_role=self.ground_truth.role,
-            ),
+
+    def _functions(self, config: DeploymentConfig) -> None:
+        """Every function and what each one's role may do."""
+        dependencies = FunctionDependencies(
+            key=self.storage.key,
+            table=self.jobs.table,
+            data_bucket=self.storage.data_bucket,
+            output_bucket=self.storage.output_bucket,
+            ground_truth_role=self.ground_truth.role,
         )
+        self.functions = LabelChainFunctions(self, "Functions", config=config, dependencies=dependencies)
+        grant_function_permissions(self.functions, dependencies, config)
+
+    def _workflows(self, config: DeploymentConfig) -> None:
+        """The LabelingJob state machine and the Experiment that nests it."""
         self.labeling_job = LabelingJobWorkflow(
             self, "LabelingJob", config=config, functions=self.functions, encryption_key=self.storage.key
         )
@@ -74,6 +86,9 @@ class LabelChainStack(Stack):
             encryption_key=self.storage.key,
             labeling_job=self.labeling_job.state_machine,
         )
+
+    def _events_and_monitoring(self, config: DeploymentConfig) -> None:
+        """The manifest trigger, the job lifecycle rules, their dead letters, alarms and dashboard."""
         self.dead_letters = EventDeadLetters(self, "EventDeadLetters", key=self.storage.key)
         self.trigger = ManifestTrigger(
             self,
@@ -102,7 +117,6 @@ class LabelChainStack(Stack):
             },
             dead_letters=self.dead_letters,
         )
-        self._outputs()
 
     def _outputs(self) -> None:
         outputs = {

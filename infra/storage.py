@@ -45,7 +45,20 @@ class LabelChainStorage(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._noncurrent_version_expiration = Duration.days(noncurrent_version_expiration_days)
-        self.key = kms.Key(
+        self.key = self._stack_key(removal_policy)
+        self.access_log_bucket = self._access_log_bucket(removal_policy)
+        self.data_bucket = self._encrypted_bucket(
+            "DataBucket", log_prefix="data-bucket/", removal_policy=removal_policy, cors=[WORKER_UI_CORS_RULE]
+        )
+        self.output_bucket = self._encrypted_bucket(
+            "OutputBucket", log_prefix="output-bucket/", removal_policy=removal_policy, cors=None
+        )
+        for bucket in (self.data_bucket, self.output_bucket):
+            deny_uploads_not_under(bucket, self.key)
+
+    def _stack_key(self, removal_policy: RemovalPolicy) -> kms.Key:
+        """The stack's customer managed key, usable by CloudWatch Logs for this account's log groups."""
+        key = kms.Key(
             self,
             "Key",
             description="LabelChain: encrypts the buckets, the job table and the state machines' logs",
@@ -56,7 +69,7 @@ class LabelChainStorage(Construct):
         # in errors): their log groups are encrypted with this key too. CloudWatch Logs needs the key
         # policy to say so, limited by encryption context to this account's and region's log groups (the
         # actions are the ones AWS's CloudWatch Logs guide lists for a log group's KMS key).
-        self.key.add_to_resource_policy(
+        key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchLogsOfThisAccount",
                 principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
@@ -77,7 +90,11 @@ class LabelChainStorage(Construct):
                 },
             )
         )
-        self.access_log_bucket = s3.Bucket(
+        return key
+
+    def _access_log_bucket(self, removal_policy: RemovalPolicy) -> s3.Bucket:
+        """Where the data and output buckets' server access logs go (SSE-S3, as S3 logging requires)."""
+        return s3.Bucket(
             self,
             "AccessLogBucket",
             encryption=s3.BucketEncryption.S3_MANAGED,
@@ -94,14 +111,6 @@ class LabelChainStorage(Construct):
                 )
             ],
         )
-        self.data_bucket = self._encrypted_bucket(
-            "DataBucket", log_prefix="data-bucket/", removal_policy=removal_policy, cors=[WORKER_UI_CORS_RULE]
-        )
-        self.output_bucket = self._encrypted_bucket(
-            "OutputBucket", log_prefix="output-bucket/", removal_policy=removal_policy, cors=None
-        )
-        for bucket in (self.data_bucket, self.output_bucket):
-            deny_uploads_not_under(bucket, self.key)
 
     def _encrypted_bucket(
         self,

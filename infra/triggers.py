@@ -18,6 +18,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.lifecycle import EventDeadLetters
+from labelchain.core import s3_layout
 from labelchain.core.trigger import event_pattern, input_transformer
 
 
@@ -47,7 +48,10 @@ class ManifestTrigger(Construct):
         self.rule = events.Rule(
             self,
             "ManifestDropped",
-            description="Starts a LabelingJob for each *.manifest created under incoming/<project>/",
+            description=(
+                f"Starts a LabelingJob for each *{s3_layout.MANIFEST_SUFFIX} created under "
+                f"{s3_layout.INCOMING_PREFIX}<project>/"
+            ),
             # Replaced below by labelchain.core.trigger's full pattern (one source of truth).
             event_pattern=events.EventPattern(source=["aws.s3"]),
         )

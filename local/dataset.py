@@ -14,6 +14,8 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from labelchain.core.s3_layout import s3_uri
+
 IMAGE_SIZE = 16
 
 
@@ -60,7 +62,7 @@ def upload_bird_dataset(
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(put, range(objects)))
-    manifest = "".join(json.dumps({"source-ref": f"s3://{bucket}/{key}"}) + "\n" for key in keys)
+    manifest = "".join(json.dumps({"source-ref": s3_uri(bucket, key)}) + "\n" for key in keys)
     manifest_key = f"{prefix}/birds-{objects}.manifest"
     s3.put_object(Bucket=bucket, Key=manifest_key, Body=manifest.encode())
-    return f"s3://{bucket}/{manifest_key}"
+    return s3_uri(bucket, manifest_key)

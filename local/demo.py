@@ -24,6 +24,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT / "lambdas"))  # the labelchain package, as the Lambdas see it
 
 from labelchain.core.experiment import ROLES  # noqa: E402
+from labelchain.core.s3_layout import report_prefix  # noqa: E402
 
 CDK_OUT_TEMPLATE = PROJECT_ROOT / "cdk.out" / "LabelChain.template.json"
 BANNER = "SIMULATED — every number below comes from LabelChain's Ground Truth emulator, not from AWS."
@@ -222,7 +223,7 @@ def run_experiment(stack: Any, objects: int, seed: int, out: Path, name: str) ->
             else ""
         )
     )
-    key = f"experiments/{experiment['project']}/{name}/"
+    key = report_prefix(experiment["project"], name)
     listing = s3.list_objects_v2(Bucket=stack.output_bucket, Prefix=key).get("Contents", [])
     if not listing:
         return 1

@@ -26,6 +26,7 @@ from unittest import mock
 import boto3
 from botocore.config import Config
 
+from labelchain.core.s3_layout import MANIFEST_SUFFIX, incoming_prefix
 from local.clock import CompressedClock
 from local.event_bus import LocalEventBus
 from local.faults import Throttling
@@ -141,7 +142,7 @@ class LocalStack:
 
     def drop_manifest(self, project: str, batch: str, manifest: bytes) -> str | None:
         """Upload ``incoming/<project>/<batch>.manifest`` and deliver S3's "Object Created" event."""
-        bucket, key = self.data_bucket, f"incoming/{project}/{batch}.manifest"
+        bucket, key = self.data_bucket, f"{incoming_prefix(project)}{batch}{MANIFEST_SUFFIX}"
         version = self.client("s3").put_object(Bucket=bucket, Key=key, Body=manifest).get("VersionId", "null")
         return self.deliver_s3_event(s3_object_created_event(bucket, key, version, len(manifest)))
 

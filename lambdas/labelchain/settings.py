@@ -13,9 +13,11 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from labelchain.core.models import StrictModel
 from labelchain.core.strict_json import loads_strict
+from labelchain.core.validation import Wording, describe_validation_error
 from labelchain.errors import ConfigurationError
 
 ENVIRONMENT_VARIABLES: dict[str, str] = {
@@ -45,10 +47,8 @@ without the pool discarding connections (botocore's default pool is 10)."""
 would outlive a 30 s Lambda, which then dies with Sandbox.Timedout instead of a retryable error."""
 
 
-class Settings(BaseModel):
+class Settings(StrictModel):
     """What every LabelChain Lambda needs to know about its deployment."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     resource_prefix: str = Field(pattern=r"^[a-z][a-z0-9-]{1,20}$")
     table_name: str = Field(min_length=3)
@@ -99,10 +99,7 @@ def settings_from_environment(environ: Mapping[str, str]) -> Settings:
     try:
         return Settings(**values)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{ENVIRONMENT_VARIABLES.get(str(err['loc'][0]), str(err['loc'][0]))}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = describe_validation_error(exc, Wording(names=ENVIRONMENT_VARIABLES), root="environment")
         raise ConfigurationError(f"invalid environment: {problems}") from exc
 
 

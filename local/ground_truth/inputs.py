@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from labelchain.core import s3_layout
 from labelchain.core.catalog import CATALOG, TaskTypeSpec
 from local.ground_truth.protocol import validation_error
 
@@ -37,9 +38,10 @@ class ManifestObjects:
 
 def object_identity(source: str) -> str:
     """``s3://bucket/key`` → ``key``; anything else (inline ``source`` text) as it is."""
-    if source.startswith("s3://"):
-        return source[len("s3://") :].partition("/")[2] or source
-    return source
+    try:
+        return s3_layout.split_s3_uri(source)[1] or source
+    except ValueError:
+        return source
 
 
 def task_type_of(request: dict[str, Any]) -> TaskTypeSpec:
@@ -83,10 +85,10 @@ def _check_label_attribute(attribute: str, spec: TaskTypeSpec) -> None:
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
     """``s3://bucket/key`` → (bucket, key)."""
-    if not uri.startswith("s3://"):
-        raise JobInputFailure(f"ClientError: {uri} is not an s3:// URI")
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    return bucket, key
+    try:
+        return s3_layout.split_s3_uri(uri)
+    except ValueError:
+        raise JobInputFailure(f"ClientError: {uri} is not an s3:// URI") from None
 
 
 def _read(s3: Any, uri: str, what: str) -> bytes:

@@ -23,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from labelchain.core.catalog import TaskTypeSpec
 from labelchain.core.naming import labeling_job_arn
+from labelchain.core.s3_layout import s3_uri
 from local.ground_truth import inputs
 from local.ground_truth.faults import FaultInjection
 from local.ground_truth.labels import LabelContext
@@ -330,7 +331,7 @@ class LabelingJobService:
                 job_name=job.name,
                 seed=job.params.seed,
                 two_box_probability=job.params.two_box_probability,
-                job_output_uri=f"s3://{bucket}/{prefix}",
+                job_output_uri=s3_uri(bucket, prefix),
             ),
             created_at=job.created_at,
             iterations=landed,

@@ -10,6 +10,7 @@ from typing import Any
 
 from labelchain.core.catalog import TaskTypeSpec
 from labelchain.core.naming import SIMULATED_TAG
+from labelchain.core.s3_layout import s3_uri
 from local.ground_truth import inputs
 from local.ground_truth.lifecycle import ENDED, Interruption, JobSnapshot, StatusChange
 from local.ground_truth.model import Timeline
@@ -60,7 +61,7 @@ class SimulatedJob:
     @property
     def output_manifest_uri(self) -> str:
         bucket, prefix = self.output_prefix
-        return f"s3://{bucket}/{prefix}manifests/output/output.manifest"
+        return s3_uri(bucket, f"{prefix}manifests/output/output.manifest")
 
 
 def last_modified(job: SimulatedJob, snap: JobSnapshot) -> datetime:

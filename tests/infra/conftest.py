@@ -8,7 +8,6 @@ cloud assembly. Modules that need a variant deployment synthesize it once, modul
 from __future__ import annotations
 
 import json
-import runpy
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +16,10 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from infra.application import PROJECT_ROOT, build_app
+from infra.application import build_app
 from infra.definitions import DEFAULT_PSEUDO_PARAMETERS, resolve_intrinsics
 from infra.stack import STACK_ID
-
-APP_PY = PROJECT_ROOT / "app.py"
+from tests.support.synth import default_assembly_directory
 
 
 @dataclass(frozen=True)
@@ -108,13 +106,10 @@ def synthesize(outdir: Path, context_overrides: Mapping[str, Any] | None = None)
 
 
 @pytest.fixture(scope="session")
-def assembly(tmp_path_factory: pytest.TempPathFactory) -> CloudAssembly:
-    """The default deployment, synthesized by running ``app.py`` itself (as ``npx cdk synth`` does)."""
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CDK_OUTDIR", str(outdir))
-        runpy.run_path(str(APP_PY), run_name="__main__")
-    return CloudAssembly.read(outdir)
+def assembly() -> CloudAssembly:
+    """The default deployment: the session's one synthesis of ``app.py`` (``tests.support.synth``), which
+    the workflow and e2e tests read too."""
+    return CloudAssembly.read(default_assembly_directory())
 
 
 @pytest.fixture(scope="session")

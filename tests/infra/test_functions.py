@@ -111,7 +111,10 @@ def test_function_environment_carries_the_settings_contract_and_powertools_setti
     _, properties = assembly.function(name)
     variables: dict[str, Any] = properties["Environment"]["Variables"]
 
-    assert set(variables) == set(ENVIRONMENT_VARIABLES.values()) | set(POWERTOOLS_ENVIRONMENT)
+    assert set(variables) == set(ENVIRONMENT_VARIABLES.values()) | set(POWERTOOLS_ENVIRONMENT) | {
+        "PYDANTIC_DISABLE_PLUGINS"
+    }
+    assert variables["PYDANTIC_DISABLE_PLUGINS"] == "__all__"  # no plugin scan on a cold start
     assert {key: variables[key] for key in POWERTOOLS_ENVIRONMENT} == {
         "POWERTOOLS_SERVICE_NAME": "labelchain",
         "POWERTOOLS_METRICS_NAMESPACE": "LabelChain",

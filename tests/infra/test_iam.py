@@ -12,14 +12,13 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.functions import (
-    DATA_BUCKET_WRITE_PREFIX,
     FUNCTION_SPECS,
     RECONCILE,
     TABLE_ACTIONS,
     FunctionSpec,
 )
 from labelchain.core.regions import GROUND_TRUTH_LAMBDA_ACCOUNTS
-from labelchain.services.create_job import JOB_FILES_PREFIX
+from labelchain.core.s3_layout import JOB_FILE_NAMES
 from tests.infra.conftest import CloudAssembly, as_list
 
 pytestmark = pytest.mark.infra
@@ -169,13 +168,13 @@ def test_other_functions_cannot_pass_roles_or_write_s3(assembly: CloudAssembly, 
     assert not {a for a in actions if a.startswith("s3:Put") or a.startswith("s3:Delete")}
 
 
-def test_create_job_reads_the_data_bucket_and_writes_only_under_labelchain(assembly: CloudAssembly) -> None:
+def test_create_job_reads_the_data_bucket_and_writes_only_its_job_files(assembly: CloudAssembly) -> None:
     data = f"<{_logical_id(assembly, 'AWS::S3::Bucket', 'StorageDataBucket')}.Arn>"
     statements = assembly.function_role_statements("labelchain-create-job")
 
     (write,) = _granting(statements, "s3:PutObject")
     (read,) = _granting(statements, "s3:GetObject*")
-    assert as_list(write["Resource"]) == [f"{data}/labelchain/*"]
+    assert set(as_list(write["Resource"])) == {f"{data}/labelchain/*/{name}" for name in JOB_FILE_NAMES}
     assert set(as_list(read["Resource"])) == {data, f"{data}/*"}
     assert not {a for a in _actions(statements) if a.startswith("s3:Delete")}
 
@@ -203,20 +202,18 @@ def test_experiment_functions_write_only_under_their_experiments_prefix(
     assert "iam:PassRole" not in _actions(statements)
 
 
-def test_the_write_prefix_is_where_create_job_puts_its_files() -> None:
-    assert f"{JOB_FILES_PREFIX}/" == DATA_BUCKET_WRITE_PREFIX
-
-
 @pytest.mark.parametrize("name", FINALIZING_FUNCTIONS)
-def test_finalizing_functions_read_but_never_write_the_output_bucket(
+def test_finalizing_functions_list_and_read_only_job_output_and_never_write(
     assembly: CloudAssembly, name: str
 ) -> None:
     output = f"<{_logical_id(assembly, 'AWS::S3::Bucket', 'StorageOutputBucket')}.Arn>"
     statements = assembly.function_role_statements(name)
 
-    (read,) = _granting(statements, "s3:GetObject*")
-    assert set(as_list(read["Resource"])) == {output, f"{output}/*"}
-    assert not {a for a in _actions(statements) if a.startswith(("s3:Put", "s3:Delete", "s3:Abort"))}
+    s3 = [s for s in statements if any(a.startswith("s3:") for a in as_list(s["Action"]))]
+    assert sorted((s["Action"], s["Resource"], s.get("Condition")) for s in s3) == [
+        ("s3:GetObject", f"{output}/jobs/*", None),
+        ("s3:ListBucket", output, {"StringLike": {"s3:prefix": ["jobs/*"]}}),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -332,7 +329,7 @@ def test_ground_truth_role_reads_data_and_only_its_own_jobs_output_and_deletes_n
         if action.startswith("s3:")
         for resource in as_list(statement["Resource"])
     }
-    job_output = f"{output}/*/labelchain-*/*"
+    job_output = f"{output}/jobs/*/labelchain-*/*"
     assert s3 == {
         ("s3:ListBucket", data),
         ("s3:GetBucketLocation", data),

@@ -2,7 +2,9 @@
 
 The session fixture synthesizes through ``app.py`` with the checks on, so an open finding would already
 have failed it; these tests read cdk-nag's validation report and the acknowledgments recorded in the
-cloud assembly metadata to prove each suppression is specific, reasoned and still needed.
+cloud assembly metadata to prove each suppression is specific, reasoned and still needed. Acknowledgments
+are made where each permission is granted (``infra.permissions.allow``), their findings rendered from the
+statement the way cdk-nag prints them (``infra.nag.nag_text``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from infra.nag import nag_text, wildcard_details
 from infra.stack import STACK_ID
 from tests.infra.conftest import CloudAssembly
 
@@ -104,3 +107,38 @@ def test_only_the_event_dead_letter_queue_goes_without_a_dead_letter_queue(assem
         if entry["type"] == "aws:cdk:logicalId"
     ]
     assert logical_ids == [queue]
+
+
+def test_findings_render_references_as_cdk_nag_prints_them() -> None:
+    lookup = {"Fn::FindInMap": ["Accounts", {"Ref": "AWS::Region"}, "account"]}
+    arn = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":lambda:",
+                {"Ref": "AWS::Region"},
+                ":",
+                lookup,
+                ":function:PRE-*",
+            ],
+        ]
+    }
+    objects = {"Fn::Join": ["", [{"Fn::GetAtt": ["DataBucket1", "Arn"]}, "/jobs/*"]]}
+
+    assert nag_text(arn) == (
+        'arn:<AWS::Partition>:lambda:<AWS::Region>:{"Fn::FindInMap":["Accounts",{"Ref":"AWS::Region"},'
+        '"account"]}:function:PRE-*'
+    )
+    assert wildcard_details(
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:List*"], "Resource": [objects, "arn:x:bucket"]}
+    ) == ["Action::s3:List*", "Resource::<DataBucket1.Arn>/jobs/*"]
+
+
+def test_every_suppressed_wildcard_was_acknowledged_on_the_role_that_holds_it(
+    assembly: CloudAssembly,
+) -> None:
+    for violation in _aws_solutions_report(assembly)["suppressedViolations"]:
+        if violation["ruleName"].startswith("AwsSolutions-IAM5"):
+            assert violation["acknowledgedAt"].endswith("Role"), violation["acknowledgedAt"]

@@ -17,6 +17,7 @@ from labelchain.core.comparison import ExperimentComparison, Role
 from labelchain.core.experiment import child_execution_name
 from labelchain.core.naming import job_name_for_execution
 from labelchain.core.records import JobRecord
+from labelchain.core.s3_layout import report_prefix
 from labelchain.errors import InvalidJobInput
 from labelchain.handlers.compare_jobs import handler
 from labelchain.handlers.runtime import override_runtime
@@ -37,7 +38,7 @@ from tests.unit.test_comparison import tutorial_record
 EXPERIMENT = ExecutionRef(
     id=f"arn:aws:states:{REGION}:{ACCOUNT}:execution:labelchain-Experiment:birds-exp-1", name="birds-exp-1"
 )
-REPORT_PREFIX = f"experiments/birds/{EXPERIMENT.name}/"
+REPORT_PREFIX = report_prefix("birds", EXPERIMENT.name)
 NO_MODEL = "the initial job produced no model, so the pretrained and control jobs were not run"
 
 

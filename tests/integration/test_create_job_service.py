@@ -23,6 +23,7 @@ from botocore.stub import Stubber
 
 from labelchain.core.prices import DEFAULT_PRICES
 from labelchain.core.records import JobRecord, ModelPointer
+from labelchain.core.s3_layout import job_files_prefix
 from labelchain.errors import JobNameConflict, LabelingJobQuotaExceeded, TransientServiceError
 from labelchain.services.create_job import create_labeling_job
 from labelchain.services.events import CreateJobEvent, CreateJobResult, ExecutionRef
@@ -47,7 +48,7 @@ EXECUTION_FINGERPRINT = hashlib.sha256(EXECUTION.id.encode()).hexdigest()
 """The execution tag's value: tag-safe whatever characters the execution's name holds."""
 JOB_NAME = f"labelchain-birds-half-a-{EXECUTION_FINGERPRINT[:8]}"
 JOB_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/{JOB_NAME}"
-JOB_FILES = f"labelchain/birds/{JOB_NAME}"
+JOB_FILES = job_files_prefix("birds", JOB_NAME).rstrip("/")
 MANIFEST_KEY = "birds/half-a.manifest"
 MANIFEST_URI = f"s3://{TEST_SETTINGS.data_bucket}/{MANIFEST_KEY}"
 LABELED_MANIFEST_URI = f"s3://{TEST_SETTINGS.data_bucket}/{JOB_FILES}/input.manifest"
@@ -163,7 +164,7 @@ BIRD_REQUEST: dict[str, Any] = {
         "DataSource": {"S3DataSource": {"ManifestS3Uri": LABELED_MANIFEST_URI}},
     },
     "OutputConfig": {
-        "S3OutputPath": "s3://labelchain-output/birds/",
+        "S3OutputPath": "s3://labelchain-output/jobs/birds/",
         "KmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555",
     },
     "RoleArn": "arn:aws:iam::123456789012:role/labelchain-ground-truth",

@@ -25,6 +25,7 @@ from labelchain.adapters.sagemaker import LabelingJobDescription, LabelingJobs
 from labelchain.adapters.store import JobStore, item_to_plain
 from labelchain.core.prices import DEFAULT_PRICES
 from labelchain.core.records import Counters, ExecutionFailure, JobRecord, ModelPointer, execution_failure_key
+from labelchain.core.s3_layout import job_output_key_prefix, s3_uri
 from labelchain.errors import JobStillRunning, LabelingJobNotFound, TransientServiceError
 from labelchain.services.events import ExecutionRef, RecordFailureEvent
 from labelchain.services.finalize import Finalized, finalize_job
@@ -167,8 +168,11 @@ def test_an_ended_job_is_sealed_with_its_counters_cost_and_model(world: World) -
 PRIVATE_JOB = "labelchain-birds-private-2b3c4d5e"
 
 
-def put_worker_response(world: World, iteration: int, object_id: int, body: bytes) -> None:
-    key = f"birds/{PRIVATE_JOB}/annotations/worker-response/iteration-{iteration}/{object_id}/t.json"
+def put_worker_response(
+    world: World, iteration: int, object_id: int, body: bytes, job_prefix: str | None = None
+) -> None:
+    job_prefix = job_prefix or job_output_key_prefix("birds", PRIVATE_JOB)
+    key = f"{job_prefix}annotations/worker-response/iteration-{iteration}/{object_id}/t.json"
     world.runtime.objects.client.put_object(Bucket=TEST_SETTINGS.output_bucket, Key=key, Body=body)
 
 
@@ -208,6 +212,31 @@ def test_a_private_teams_labor_is_its_worker_time_from_the_output_at_its_hourly_
         (1, Decimal(1800), 1),
         (11, Decimal(1800), 2),
     ]
+
+
+def test_a_job_started_before_the_output_moved_under_jobs_is_read_where_its_output_manifest_is(
+    world: World,
+) -> None:
+    """Given a private team's job whose output Ground Truth wrote under ``birds/<job>/`` (the layout
+    before ``jobs/``), as DescribeLabelingJob's output manifest says, when the job is finalized, then its
+    worker time is read from there."""
+    workforce = {
+        "kind": "private",
+        "workteam_arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/birders",
+        "workers_per_object": 1,
+    }
+    world.store.create_job(job_record(PRIVATE_JOB, workforce=workforce))
+    earlier = f"birds/{PRIVATE_JOB}/"
+    answer = {"workerId": "private.us-east-1.a", "timeSpentInSeconds": 1800, "answerContent": {}}
+    put_worker_response(world, 1, 0, json.dumps({"answers": [answer]}).encode(), job_prefix=earlier)
+    output_manifest = s3_uri(TEST_SETTINGS.output_bucket, f"{earlier}manifests/output/output.manifest")
+    sagemaker_reports(world, "Completed", PRIVATE_JOB, human=1, machine=0, output_uri=output_manifest)
+
+    finalize_job(PRIVATE_JOB, world.runtime)
+
+    cost = stored(world, PRIVATE_JOB).cost
+    assert cost is not None
+    assert cost.worker_seconds == Decimal(1800)
 
 
 def test_finalizing_again_returns_the_same_result_and_writes_nothing(world: World) -> None:

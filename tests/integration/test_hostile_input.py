@@ -359,8 +359,8 @@ INSTRUCTIONS_HTML = [
 
 MANIFEST_SCOPE = [
     Hostile(
-        "project-named-like-the-report-prefix",
-        ("project: 'experiments' is reserved", "experiment reports under experiments/"),
+        "project-named-like-the-experiment-parts-prefix",
+        ("project: 'experiments' is reserved", "manifest parts under labelchain/experiments/"),
         {"project": "experiments"},
     ),
     Hostile(
@@ -637,13 +637,6 @@ TRIGGER_PATH = [
         settings=json.dumps(EXAMPLE_SETTINGS) + " " * 256 * 1024,
     ),
 ]
-
-
-def test_the_table_holds_at_least_forty_distinct_hostile_inputs() -> None:
-    names = [case.name for case in CREATE_PATH] + [case.name for case in TRIGGER_PATH]
-
-    assert len(names) == len(set(names)) >= 40
-    assert len(CREATE_PATH) >= 40
 
 
 @pytest.fixture(scope="module")

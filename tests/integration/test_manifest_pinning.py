@@ -29,6 +29,7 @@ from labelchain.core.manifest import (
     line_problem,
     scan_manifest,
 )
+from labelchain.core.s3_layout import LABELCHAIN_PREFIX, PINNED_MANIFEST_NAME, job_file_key, s3_uri
 from labelchain.errors import (
     InvalidJobInput,
     LabelingJobQuotaExceeded,
@@ -212,7 +213,7 @@ class World:
         create_labeling_job(CreateJobEvent(input=raw, execution=EXECUTION), self.runtime)
 
     def job_files(self) -> list[str]:
-        listed = self.s3.list_objects_v2(Bucket=DATA, Prefix="labelchain/").get("Contents", [])
+        listed = self.s3.list_objects_v2(Bucket=DATA, Prefix=LABELCHAIN_PREFIX).get("Contents", [])
         return [item["Key"] for item in listed]
 
     def labeled_manifest(self) -> tuple[bytes, dict[str, Any]]:
@@ -276,7 +277,9 @@ def test_ground_truth_gets_the_jobs_own_copy_of_the_validated_version_and_the_re
     body, copy = world.labeled_manifest()
     record = world.record()
     assert body == VALIDATED
-    assert record.labeled_manifest_uri == f"s3://{DATA}/labelchain/birds/{record.job_name}/input.manifest"
+    assert record.labeled_manifest_uri == s3_uri(
+        DATA, job_file_key("birds", record.job_name, PINNED_MANIFEST_NAME)
+    )
     assert (record.manifest_uri, record.manifest_version_id) == (MANIFEST_URI, version)
     assert record.manifest_sha256 == hashlib.sha256(VALIDATED).hexdigest()
     assert (copy["ServerSideEncryption"], copy["SSEKMSKeyId"]) == ("aws:kms", TEST_SETTINGS.kms_key_arn)

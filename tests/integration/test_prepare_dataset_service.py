@@ -19,9 +19,9 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from labelchain.adapters.s3 import MULTIPART_PART_SIZE
-from labelchain.core.dataset_split import EXPERIMENT_PARTS_PREFIX
 from labelchain.core.experiment import child_execution_name
 from labelchain.core.job_input import parse_job_input
+from labelchain.core.s3_layout import EXPERIMENT_PARTS_PREFIX, experiment_parts_prefix
 from labelchain.errors import InvalidJobInput, ManifestNotFound, TransientServiceError
 from labelchain.handlers.prepare_dataset import handler
 from labelchain.handlers.runtime import override_runtime
@@ -44,7 +44,7 @@ MANIFEST_URI = f"s3://{DATA_BUCKET}/{MANIFEST_KEY}"
 EXECUTION = ExecutionRef(
     id=f"arn:aws:states:{REGION}:{ACCOUNT}:execution:Experiment:birds-run-1", name="birds-run-1"
 )
-PARTS_PREFIX = f"{EXPERIMENT_PARTS_PREFIX}/birds-experiment/birds-run-1/"
+PARTS_PREFIX = experiment_parts_prefix("birds-experiment", "birds-run-1")
 PART_URIS = [f"s3://{DATA_BUCKET}/{PARTS_PREFIX}part-{part}-of-2.manifest" for part in (1, 2)]
 
 

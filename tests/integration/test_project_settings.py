@@ -22,9 +22,9 @@ from labelchain.core.project_settings import (
     check_ceilings,
     job_input_for_upload,
     parse_project_settings,
-    project_settings_key,
     settings_record,
 )
+from labelchain.core.records import project_settings_key
 from labelchain.core.trigger import execution_input
 from labelchain.errors import InvalidJobInput
 from tests.conftest import REGION, TEST_SETTINGS

@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from labelchain.core.comparison import ExperimentComparison
+from labelchain.core.s3_layout import report_prefix
 from labelchain.report import main, report_figures
 from tests.conftest import REGION, TEST_SETTINGS
 from tests.unit.test_comparison import missing, present, tutorial_comparison, tutorial_record
@@ -68,7 +69,7 @@ def test_a_missing_job_gets_no_figures_of_its_own(tmp_path: Path, capsys: pytest
 
 
 def test_the_report_is_read_from_s3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    key = "experiments/birds/birds-exp-1/report.json"
+    key = f"{report_prefix('birds', 'birds-exp-1')}report.json"
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=TEST_SETTINGS.output_bucket)

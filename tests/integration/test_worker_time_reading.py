@@ -16,6 +16,7 @@ from botocore.stub import Stubber
 from labelchain.adapters.s3 import ObjectMissing
 from labelchain.core.labor import WorkerTimeSummary, WorkerTimeTally
 from labelchain.core.prices import DEFAULT_PRICES
+from labelchain.core.s3_layout import job_output_key_prefix
 from labelchain.services.finalize import finalize_job
 from labelchain.services.runtime import Runtime
 from labelchain.services.worker_responses import (
@@ -28,7 +29,7 @@ from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 from tests.support.aws import EXAMPLE_TIME, bird_job_record, describe_response, make_runtime, moto_account
 
 JOB = "labelchain-birds-private-3c4d5e6f"
-PREFIX = f"birds/{JOB}/"
+PREFIX = job_output_key_prefix("birds", JOB)
 BUCKET = TEST_SETTINGS.output_bucket
 
 

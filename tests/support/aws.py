@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -34,25 +34,13 @@ from labelchain.core.records import (
     SORT_KEY,
     JobRecord,
 )
+from labelchain.core.s3_layout import job_output_prefix, s3_uri
 from labelchain.services.runtime import Runtime
 from labelchain.settings import Settings
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
+from tests.support.clock import EXAMPLE_TIME, FixedClock
 
 ACS_BOUNDING_BOX = f"arn:aws:lambda:{REGION}:432418664414:function:ACS-BoundingBox"
-EXAMPLE_TIME = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-class FixedClock:
-    """A clock tests move by hand."""
-
-    def __init__(self, now: datetime = EXAMPLE_TIME) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 def create_table(dynamodb: Any, table_name: str = TEST_SETTINGS.table_name) -> None:
@@ -237,7 +225,7 @@ def describe_response(
         "InputConfig": {
             "DataSource": {"S3DataSource": {"ManifestS3Uri": f"s3://{TEST_SETTINGS.data_bucket}/m"}}
         },
-        "OutputConfig": {"S3OutputPath": f"s3://{TEST_SETTINGS.output_bucket}/birds/"},
+        "OutputConfig": {"S3OutputPath": s3_uri(TEST_SETTINGS.output_bucket, job_output_prefix("birds"))},
         "RoleArn": TEST_SETTINGS.ground_truth_role_arn,
         "HumanTaskConfig": {
             "WorkteamArn": f"arn:aws:sagemaker:{REGION}:394669845002:workteam/public-crowd/default",

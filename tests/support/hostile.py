@@ -17,6 +17,7 @@ import pytest
 from botocore.stub import Stubber
 
 from labelchain.core.naming import job_name_for_execution
+from labelchain.core.s3_layout import LABELCHAIN_PREFIX
 from labelchain.errors import LabelChainError
 from labelchain.services.create_job import create_labeling_job
 from labelchain.services.events import CreateJobEvent, ExecutionRef
@@ -49,7 +50,7 @@ class RefusalWorld:
         return str(self.s3.put_object(Bucket=DATA, Key=key, Body=body)["VersionId"])
 
     def job_files(self) -> list[str]:
-        listed = self.s3.list_objects_v2(Bucket=DATA, Prefix="labelchain/")
+        listed = self.s3.list_objects_v2(Bucket=DATA, Prefix=LABELCHAIN_PREFIX)
         return [item["Key"] for item in listed.get("Contents", [])]
 
     def table_items(self) -> list[dict[str, Any]]:

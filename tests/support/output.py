@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from labelchain.core.s3_layout import job_output_key_prefix
 from tests.conftest import TEST_SETTINGS
 
 
@@ -64,7 +65,7 @@ def write_bounding_box_output(
     of ``workers_per_object`` answers taking that long each. Returns the output manifest URI.
     """
     bucket = TEST_SETTINGS.output_bucket
-    base = f"{project}/{job_name}"
+    base = job_output_key_prefix(project, job_name).rstrip("/")
     manifest_lines = []
     next_id = 0
     for number, (human, machine) in enumerate(iterations, start=1):

@@ -22,12 +22,11 @@ from labelchain.core.comparison import (
     compare_experiment,
 )
 from labelchain.core.cost import compute_cost
-from labelchain.core.experiment import ROLES
 from labelchain.core.prices import MECHANICAL_TURK_TUTORIAL_PRICES as TUTORIAL_PRICES
 from labelchain.core.records import Counters, IterationRow, JobRecord
 from labelchain.core.report_markdown import render_markdown
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
-from tests.support.aws import EXAMPLE_TIME
+from tests.support.clock import EXAMPLE_TIME
 
 WORKERS = 5
 TASK_PRICE = Decimal("0.036")
@@ -235,10 +234,6 @@ def test_the_prices_used_are_named_once_for_the_jobs_they_priced() -> None:
     assert used.roles == ["initial", "pretrained", "control"]
     assert used.price_table == TUTORIAL_PRICES
     assert (used.workers_per_object, used.task_price_usd) == (5, "0.036")
-
-
-def test_the_comparisons_roles_are_the_experiments_roles() -> None:
-    assert ROLE_ORDER == ROLES
 
 
 # --- missing sides ---------------------------------------------------------------------------------

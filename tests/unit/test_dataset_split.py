@@ -17,7 +17,6 @@ import pytest
 
 from labelchain.core import dataset_split
 from labelchain.core.dataset_split import (
-    EXPERIMENT_PARTS_PREFIX,
     BloomFilter,
     ManifestChanged,
     ManifestRejected,
@@ -25,7 +24,6 @@ from labelchain.core.dataset_split import (
     SplitOutcome,
     assign_parts,
     fingerprint,
-    part_key,
     part_sizes,
     split_manifest,
 )
@@ -468,11 +466,6 @@ def test_a_second_read_that_differs_from_the_first_is_a_changed_manifest() -> No
         )
 
 
-def test_the_parts_of_an_experiment_live_under_the_experiments_prefix() -> None:
-    assert part_key("birds", "run-1", 2, 2) == "labelchain/experiments/birds/run-1/part-2-of-2.manifest"
-    assert part_key("birds", "run-1", 1, 2).startswith(f"{EXPERIMENT_PARTS_PREFIX}/")
-
-
 # --- memory -----------------------------------------------------------------------------------------
 
 MILLION_LINE_SPLIT = """
@@ -505,6 +498,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.scale
 def test_a_million_line_manifest_splits_in_memory_far_smaller_than_the_data() -> None:
     # A fresh process's peak RSS, before and after: it counts every allocation (the Bloom filter's
     # bytearray included) and, unlike tracemalloc, does not slow a million lines down tenfold.

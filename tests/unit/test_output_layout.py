@@ -305,6 +305,7 @@ def test_a_truncated_consolidation_file_raises_output_layout_error() -> None:
         count_consolidation_response(chunked(data, 64), ATTR, BOX)
 
 
+@pytest.mark.scale
 def test_streaming_a_50_mb_consolidation_file_keeps_memory_bounded() -> None:
     # Dense images (100 boxes, ~9 KB per item): the distinct ids are kept for de-duplication, the
     # 50 MB of label text must not be.

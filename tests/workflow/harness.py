@@ -12,14 +12,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import boto3
 from moto import mock_aws
 
-from infra.application import build_app, cdk_json_context
-from infra.stack import STACK_ID
 from labelchain.handlers.runtime import override_runtime
 from labelchain.services.runtime import Runtime
 from local.lambda_dispatch import dispatch_to_handler
@@ -27,6 +24,7 @@ from local.moto_engine import EngineHandle, InvokedFunction, in_process_engine
 from local.resources import deploy_template
 from tests.conftest import ACCOUNT, REGION
 from tests.support.aws import create_buckets, create_table
+from tests.support.synth import default_template
 
 PROCEED = object()
 Interceptor = Callable[[InvokedFunction, Any], object]
@@ -34,12 +32,10 @@ LABELING_JOB_STATE_MACHINE = "LabelingJob"
 EXPERIMENT_STATE_MACHINE = "Experiment"
 
 
-@cache
 def synthesized_template() -> dict[str, Any]:
-    """The stack's CloudFormation template, synthesized once per test session."""
-    assembly = build_app(cdk_json_context()).synth()
-    template: dict[str, Any] = assembly.get_stack_by_name(STACK_ID).template
-    return template
+    """The stack's CloudFormation template: the session's one synthesis (``tests.support.synth``), which
+    the infra tests read too."""
+    return default_template()
 
 
 @dataclass

@@ -19,6 +19,7 @@ import pytest
 
 from labelchain.core.experiment import ROLES, child_execution_name
 from labelchain.core.records import JobRecord
+from labelchain.core.s3_layout import report_prefix
 from labelchain.services.runtime import Runtime
 from tests.conftest import ACCOUNT, REGION, TEST_SETTINGS
 from tests.support.aws import EXAMPLE_TIME, FixedClock, make_runtime, manifest_lines, put_manifest
@@ -90,7 +91,7 @@ class World:
         return {e["name"] for e in executions["executions"]}
 
     def report(self, execution: str) -> dict[str, Any]:
-        key = f"experiments/{PROJECT}/{execution}/report.json"
+        key = f"{report_prefix(PROJECT, execution)}report.json"
         body = self.s3.get_object(Bucket=TEST_SETTINGS.output_bucket, Key=key)["Body"].read()
         return dict(json.loads(body))
 

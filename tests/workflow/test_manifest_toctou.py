@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from labelchain.core.s3_layout import LABELCHAIN_PREFIX
 from labelchain.services.runtime import Runtime
 from tests.conftest import REGION, TEST_SETTINGS
 from tests.support.aws import EXAMPLE_TIME, FixedClock, make_runtime, manifest_lines, small_bird_input
@@ -46,7 +47,7 @@ class World:
         self.read_by_ground_truth: dict[str, bytes] = {}
 
     def job_files(self) -> list[str]:
-        listed = self.s3.list_objects_v2(Bucket=DATA, Prefix="labelchain/").get("Contents", [])
+        listed = self.s3.list_objects_v2(Bucket=DATA, Prefix=LABELCHAIN_PREFIX).get("Contents", [])
         return [item["Key"] for item in listed]
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 import pytest
 
+from labelchain.core.s3_layout import LABELCHAIN_PREFIX
 from labelchain.core.trigger import apply_input_transformer
 from labelchain.services.runtime import Runtime
 from local.stack import s3_object_created_event
@@ -63,7 +64,7 @@ class Uploads:
         return results
 
     def job_files(self) -> list[str]:
-        listed = self.s3.list_objects_v2(Bucket=DATA, Prefix="labelchain/").get("Contents", [])
+        listed = self.s3.list_objects_v2(Bucket=DATA, Prefix=LABELCHAIN_PREFIX).get("Contents", [])
         return [item["Key"] for item in listed]
 
 

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from labelchain.adapters.aws_errors import is_transient, transient
+from labelchain.adapters.aws_errors import aws_call
 from labelchain.core.notifications import NOTIFICATION_SOURCE, JobNotification, Transition
 from labelchain.errors import TransientServiceError
 
 
 class Notifications:
-    """Publishes job notifications to the account's default event bus through an injected client."""
+    """Publishes job notifications to the account's default event bus through an injected client, or
+    through a client made by ``client_factory`` on the first notification: most invocations send none,
+    so a handler's cold start need not create an EventBridge client."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any = None, *, client_factory: Callable[[], Any] | None = None) -> None:
+        if (client is None) == (client_factory is None):
+            raise TypeError("pass either a client or a client_factory")
         self._client = client
+        self._client_factory = client_factory
 
     @property
     def client(self) -> Any:
+        if self._client is None and self._client_factory is not None:
+            self._client = self._client_factory()
         return self._client
 
     def publish(self, transition: Transition, notification: JobNotification, job_arn: str | None) -> None:
@@ -29,12 +35,8 @@ class Notifications:
         }
         if job_arn:
             entry["Resources"] = [job_arn]
-        try:
-            response = self._client.put_events(Entries=[entry])
-        except (ClientError, BotoCoreError) as exc:
-            if is_transient(exc):
-                raise transient("EventBridge", "PutEvents", exc) from exc
-            raise
+        with aws_call("EventBridge", "PutEvents"):
+            response = self.client.put_events(Entries=[entry])
         if response.get("FailedEntryCount", 0):
             failed = response["Entries"][0]
             raise TransientServiceError(

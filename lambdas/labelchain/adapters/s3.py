@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import base64
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from labelchain.adapters.aws_errors import error_code, is_transient, transient
+from labelchain.adapters.aws_errors import ErrorFor, aws_call, error_code
+from labelchain.core.s3_layout import s3_uri
 
 CHUNK_SIZE = 1024 * 1024
 MULTIPART_PART_SIZE = 8 * 1024 * 1024
@@ -18,11 +16,12 @@ MULTIPART_PART_SIZE = 8 * 1024 * 1024
 parts, so an upload holds at most ~16 MiB at a time and can reach 78 GiB."""
 MIN_MULTIPART_PART_SIZE = 5 * 1024 * 1024
 MAX_MULTIPART_PARTS = 10_000
-_S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.*)$")
 _MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchBucket", "AccessDenied", "404", "403"})
 _BAD_VERSION_CODES = frozenset({"InvalidArgument", "400", "MethodNotAllowed", "405"})
 """What S3 answers for a version id that is malformed (400 InvalidArgument) or names a delete marker
 (405): for a read of that version, the object is missing."""
+_CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
+"""What GetObject answers when ``If-Match`` names an ETag the object no longer has."""
 
 
 @dataclass(frozen=True)
@@ -53,14 +52,6 @@ class ObjectChanged(Exception):
     """The S3 object is no longer the version read before (``If-Match`` failed)."""
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/key`` → ``(bucket, key)``."""
-    match = _S3_URI.match(uri)
-    if match is None:
-        raise ValueError(f"not an s3:// URI: {uri!r}")
-    return match["bucket"], match["key"]
-
-
 class ObjectStore:
     """Read objects as chunk streams (never whole), write small text objects, list keys."""
 
@@ -83,16 +74,12 @@ class ObjectStore:
         or a version that is a delete marker, is missing too.
         """
         extra = {"VersionId": version_id} if version_id is not None else {}
-        try:
+        what = f"s3://{bucket}/{key}" + (f" version {version_id}" if version_id else "")
+        missing = _missing_errors(
+            what, version_id is not None, lambda code: _head_error_name(code, version_id)
+        )
+        with aws_call("S3", "HeadObject", missing):
             response = self._client.head_object(Bucket=bucket, Key=key, **extra)
-        except (ClientError, BotoCoreError) as exc:
-            code = error_code(exc) if isinstance(exc, ClientError) else None
-            if code is not None and _is_missing(code, version_id is not None):
-                what = f"s3://{bucket}/{key}" + (f" version {version_id}" if version_id else "")
-                raise ObjectMissing(f"{what}: {_head_error_name(code, version_id)}") from exc
-            if is_transient(exc):
-                raise transient("S3", "HeadObject", exc) from exc
-            raise
         version = response.get("VersionId")
         return ObjectHead(
             size=int(response["ContentLength"]),
@@ -129,7 +116,7 @@ class ObjectStore:
         result = response.get("CopyObjectResult", {})
         checksum = result.get("ChecksumSHA256") if result.get("ChecksumType") != "COMPOSITE" else None
         return CopiedObject(
-            uri=f"s3://{bucket}/{key}",
+            uri=s3_uri(bucket, key),
             version_id=response.get("VersionId"),
             sha256=base64.b64decode(checksum).hex() if checksum else None,
         )
@@ -152,17 +139,13 @@ class ObjectStore:
         return ObjectChunks(str(response["ETag"]), _body_chunks(response["Body"], chunk_size))
 
     def _get_object(self, bucket: str, key: str, **extra: str) -> dict[str, Any]:
-        try:
+        uri = f"s3://{bucket}/{key}"
+        codes = _missing_errors(uri, "VersionId" in extra)
+        codes.update(
+            dict.fromkeys(_CHANGED_CODES, lambda _: ObjectChanged(f"{uri} changed since it was first read"))
+        )
+        with aws_call("S3", "GetObject", codes):
             response: dict[str, Any] = self._client.get_object(Bucket=bucket, Key=key, **extra)
-        except (ClientError, BotoCoreError) as exc:
-            code = error_code(exc) if isinstance(exc, ClientError) else None
-            if code is not None and _is_missing(code, "VersionId" in extra):
-                raise ObjectMissing(f"s3://{bucket}/{key}: {code}") from exc
-            if code in {"PreconditionFailed", "412"}:
-                raise ObjectChanged(f"s3://{bucket}/{key} changed since it was first read") from exc
-            if is_transient(exc):
-                raise transient("S3", "GetObject", exc) from exc
-            raise
         return response
 
     def open_upload(
@@ -173,12 +156,8 @@ class ObjectStore:
 
     def delete(self, bucket: str, key: str) -> None:
         """Delete an object (in a versioned bucket: add a delete marker)."""
-        try:
+        with aws_call("S3", "DeleteObject"):
             self._client.delete_object(Bucket=bucket, Key=key)
-        except ClientError as exc:
-            if is_transient(exc):
-                raise transient("S3", "DeleteObject", exc) from exc
-            raise
 
     def put_text(
         self, bucket: str, key: str, text: str, content_type: str, *, kms_key_id: str | None = None
@@ -188,27 +167,19 @@ class ObjectStore:
         encryption = (
             {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id is not None else {}
         )
-        try:
+        with aws_call("S3", "PutObject"):
             self._client.put_object(
                 Bucket=bucket, Key=key, Body=text.encode(), ContentType=content_type, **encryption
             )
-        except ClientError as exc:
-            if is_transient(exc):
-                raise transient("S3", "PutObject", exc) from exc
-            raise
-        return f"s3://{bucket}/{key}"
+        return s3_uri(bucket, key)
 
     def list_keys(self, bucket: str, prefix: str) -> Iterator[str]:
         """Every key under a prefix, page by page."""
         paginator = self._client.get_paginator("list_objects_v2")
-        try:
+        with aws_call("S3", "ListObjectsV2"):
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
                     yield str(item["Key"])
-        except ClientError as exc:
-            if is_transient(exc):
-                raise transient("S3", "ListObjectsV2", exc) from exc
-            raise
 
 
 def _head_error_name(code: str, version_id: str | None) -> str:
@@ -222,9 +193,11 @@ def _head_error_name(code: str, version_id: str | None) -> str:
     return names.get(code, code)
 
 
-def _is_missing(code: str, by_version: bool) -> bool:
-    """Whether an S3 error code means "no such object" (or, for a read by version id, no such version)."""
-    return code in _MISSING_CODES or (by_version and code in _BAD_VERSION_CODES)
+def _missing_errors(what: str, by_version: bool, name: Callable[[str], str] = str) -> dict[str, ErrorFor]:
+    """``ObjectMissing`` for every S3 code that means "no such object" (or, for a read by version id, no
+    such version); ``name`` words the code in the message."""
+    codes = _MISSING_CODES | (_BAD_VERSION_CODES if by_version else frozenset())
+    return dict.fromkeys(codes, lambda exc: ObjectMissing(f"{what}: {name(error_code(exc))}"))
 
 
 def _body_chunks(body: Any, chunk_size: int) -> Iterator[bytes]:
@@ -272,7 +245,7 @@ class StreamingUpload:
 
     @property
     def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+        return s3_uri(self.bucket, self.key)
 
     @property
     def multipart(self) -> bool:
@@ -346,10 +319,6 @@ class StreamingUpload:
 
     @staticmethod
     def _call(operation: str, method: Any, **params: Any) -> dict[str, Any]:
-        try:
+        with aws_call("S3", operation):
             response: dict[str, Any] = method(**params)
-        except (ClientError, BotoCoreError) as exc:
-            if is_transient(exc):
-                raise transient("S3", operation, exc) from exc
-            raise
         return response

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict
+from botocore.exceptions import ClientError
 
-from labelchain.adapters.aws_errors import error_code, is_transient, transient
+from labelchain.adapters.aws_errors import ErrorFor, aws_call, error_code, has_code
+from labelchain.core.models import FrozenModel
 from labelchain.core.records import Counters
 from labelchain.errors import LabelingJobNotFound, LabelingJobQuotaExceeded, LabelingJobRejected
 
@@ -17,10 +17,9 @@ class JobNameInUse(Exception):
     """CreateLabelingJob said ResourceInUse: a job with this name exists (maybe our own)."""
 
 
-class LabelingJobDescription(BaseModel):
+class LabelingJobDescription(FrozenModel):
     """The parts of DescribeLabelingJob LabelChain uses."""
 
-    model_config = ConfigDict(frozen=True)
     name: str
     arn: str
     status: str
@@ -63,6 +62,36 @@ def _describe_to_model(response: dict[str, Any]) -> LabelingJobDescription:
     )
 
 
+ALREADY_ENDED = "ValidationException"
+"""What StopLabelingJob answers for a job that has already ended."""
+
+
+def _job_errors(job_name: str) -> dict[str, ErrorFor]:
+    """DescribeLabelingJob's and StopLabelingJob's meaningful codes."""
+    return {"ResourceNotFound": lambda _: LabelingJobNotFound(f"no labeling job named {job_name!r}")}
+
+
+def _create_errors(job_name: str) -> dict[str, ErrorFor]:
+    """CreateLabelingJob's meaningful codes: the name is taken, the quota is used up, the request is
+    refused as invalid."""
+
+    def quota(exc: ClientError) -> Exception:
+        return LabelingJobQuotaExceeded(
+            "SageMaker refused CreateLabelingJob for the account's concurrent-job quota "
+            f"(ResourceLimitExceeded): {exc}"
+        )
+
+    def rejected(exc: ClientError) -> Exception:
+        return LabelingJobRejected(f"SageMaker refused CreateLabelingJob ({error_code(exc)}): {exc}")
+
+    return {
+        "ResourceInUse": lambda _: JobNameInUse(job_name),
+        "ResourceLimitExceeded": quota,
+        "ValidationException": rejected,
+        "AccessDeniedException": rejected,
+    }
+
+
 class LabelingJobs:
     """Create, describe and stop labeling jobs through an injected boto3 SageMaker client."""
 
@@ -71,26 +100,9 @@ class LabelingJobs:
 
     def create(self, request: dict[str, Any]) -> str:
         """Start a job; returns its ARN. Raises ``JobNameInUse`` if the name is taken."""
-        try:
+        name = request["LabelingJobName"]
+        with aws_call("SageMaker", "CreateLabelingJob", _create_errors(name)):
             response = self._client.create_labeling_job(**request)
-        except ClientError as exc:
-            code = error_code(exc)
-            if code == "ResourceInUse":
-                raise JobNameInUse(request["LabelingJobName"]) from exc
-            if code == "ResourceLimitExceeded":
-                raise LabelingJobQuotaExceeded(
-                    "SageMaker refused CreateLabelingJob for the account's concurrent-job quota "
-                    f"(ResourceLimitExceeded): {exc}"
-                ) from exc
-            if code in {"ValidationException", "AccessDeniedException"}:
-                raise LabelingJobRejected(f"SageMaker refused CreateLabelingJob ({code}): {exc}") from exc
-            if is_transient(exc):
-                raise transient("SageMaker", "CreateLabelingJob", exc) from exc
-            raise
-        except BotoCoreError as exc:
-            if is_transient(exc):
-                raise transient("SageMaker", "CreateLabelingJob", exc) from exc
-            raise
         return str(response["LabelingJobArn"])
 
     @property
@@ -100,35 +112,18 @@ class LabelingJobs:
 
     def describe(self, job_name: str) -> LabelingJobDescription:
         """Read a job. Raises ``LabelingJobNotFound`` if SageMaker does not know it."""
-        try:
+        with aws_call("SageMaker", "DescribeLabelingJob", _job_errors(job_name)):
             response = self._client.describe_labeling_job(LabelingJobName=job_name)
-        except ClientError as exc:
-            if error_code(exc) == "ResourceNotFound":
-                raise LabelingJobNotFound(f"no labeling job named {job_name!r}") from exc
-            if is_transient(exc):
-                raise transient("SageMaker", "DescribeLabelingJob", exc) from exc
-            raise
-        except BotoCoreError as exc:
-            if is_transient(exc):
-                raise transient("SageMaker", "DescribeLabelingJob", exc) from exc
-            raise
         return _describe_to_model(response)
 
     def stop(self, job_name: str) -> bool:
         """Ask SageMaker to stop a job (it moves to Stopping, then Stopped); False when SageMaker refuses
         because the job has already ended (ValidationException)."""
         try:
-            self._client.stop_labeling_job(LabelingJobName=job_name)
+            with aws_call("SageMaker", "StopLabelingJob", _job_errors(job_name)):
+                self._client.stop_labeling_job(LabelingJobName=job_name)
         except ClientError as exc:
-            if error_code(exc) == "ResourceNotFound":
-                raise LabelingJobNotFound(f"no labeling job named {job_name!r}") from exc
-            if error_code(exc) == "ValidationException":
+            if has_code(exc, {ALREADY_ENDED}):
                 return False
-            if is_transient(exc):
-                raise transient("SageMaker", "StopLabelingJob", exc) from exc
-            raise
-        except BotoCoreError as exc:
-            if is_transient(exc):
-                raise transient("SageMaker", "StopLabelingJob", exc) from exc
             raise
         return True

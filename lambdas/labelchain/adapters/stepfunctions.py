@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from labelchain.adapters.aws_errors import error_code, is_transient, transient
+from labelchain.adapters.aws_errors import aws_call, has_code
 
 STALE_TOKEN_CODES = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 """What SendTaskSuccess answers when nobody waits on the token any more (the execution ended, or its wait
@@ -32,19 +32,15 @@ class Executions:
         return self._client
 
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
-        try:
+        with aws_call("Step Functions", operation):
             return dict(getattr(self._client, operation)(**params))
-        except (ClientError, BotoCoreError) as exc:
-            if is_transient(exc):
-                raise transient("Step Functions", operation, exc) from exc
-            raise
 
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:
         """SendTaskSuccess; False when the token is stale (nobody waits on it any more)."""
         try:
             self._call("send_task_success", taskToken=task_token, output=json.dumps(output))
         except ClientError as exc:
-            if error_code(exc) in STALE_TOKEN_CODES:
+            if has_code(exc, STALE_TOKEN_CODES):
                 return False
             raise
         return True
@@ -54,7 +50,7 @@ class Executions:
         try:
             return str(self._call("describe_execution", executionArn=execution_arn)["status"])
         except ClientError as exc:
-            if error_code(exc) == EXECUTION_MISSING:
+            if has_code(exc, {EXECUTION_MISSING}):
                 return None
             raise
 
@@ -65,7 +61,7 @@ class Executions:
         try:
             self._call("stop_execution", executionArn=execution_arn, error=error, cause=cause[:32768])
         except ClientError as exc:
-            if error_code(exc) == EXECUTION_MISSING:
+            if has_code(exc, {EXECUTION_MISSING}):
                 return False
             raise
         return True

@@ -5,19 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ValidationError
 
-from labelchain.adapters.aws_errors import error_code, is_transient, transient
-from labelchain.core.project_settings import (
-    SETTINGS_INDEX_PARTITION,
-    ProjectSettingsRecord,
-    project_settings_index_key,
-    project_settings_key,
-)
+from labelchain.adapters.aws_errors import aws_call
 from labelchain.core.records import (
     ACTIVE_INDEX,
     ACTIVE_INDEX_PARTITION_KEY,
@@ -26,6 +19,7 @@ from labelchain.core.records import (
     NOT_STARTED_STATUS,
     PROJECT_INDEX,
     QUEUED_STATUS,
+    SETTINGS_INDEX_PARTITION,
     SNAPSHOT_RETENTION_DAYS,
     TTL_ATTRIBUTE,
     Counters,
@@ -41,12 +35,17 @@ from labelchain.core.records import (
     latest_model_key,
     model_key,
     project_jobs_index_key,
+    project_settings_index_key,
+    project_settings_key,
     snapshot_key,
     trigger_key,
 )
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+
+if TYPE_CHECKING:  # loaded on use: most handlers never read settings (and it pulls in JobInput)
+    from labelchain.core.project_settings import ProjectSettingsRecord
 
 
 def _to_dynamodb(value: Any) -> Any:
@@ -120,18 +119,10 @@ class JobStore:
         return self._client
 
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
-        try:
+        with aws_call(
+            "DynamoDB", operation, {"ConditionalCheckFailedException": lambda _: RecordExists(operation)}
+        ):
             return dict(getattr(self._client, operation)(TableName=self._table, **params))
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise RecordExists(operation) from exc
-            if is_transient(exc):
-                raise transient("DynamoDB", operation, exc) from exc
-            raise
-        except BotoCoreError as exc:
-            if is_transient(exc):
-                raise transient("DynamoDB", operation, exc) from exc
-            raise
 
     def create_job(self, record: JobRecord) -> bool:
         """Record a new (or queued) job; False if a record of it already exists and is not a queued one
@@ -391,7 +382,7 @@ class JobStore:
         """The project's current settings item, or None if an operator never wrote any."""
         keys = {k: _serializer.serialize(v) for k, v in project_settings_key(project).items()}
         item = self._call("get_item", Key=keys, ConsistentRead=True).get("Item")
-        return None if item is None else ProjectSettingsRecord.model_validate(item_to_plain(item))
+        return None if item is None else _project_settings_record(item)
 
     def put_project_settings(self, record: ProjectSettingsRecord) -> bool:
         """Write a new version of a project's settings if the stored version is still the one before it
@@ -421,7 +412,13 @@ class JobStore:
         while True:
             page = self._call("query", **params)
             for item in page.get("Items", []):
-                yield ProjectSettingsRecord.model_validate(item_to_plain(item))
+                yield _project_settings_record(item)
             if "LastEvaluatedKey" not in page:
                 return
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _project_settings_record(item: dict[str, Any]) -> ProjectSettingsRecord:
+    from labelchain.core.project_settings import ProjectSettingsRecord  # noqa: PLC0415 - loaded on use
+
+    return ProjectSettingsRecord.model_validate(item_to_plain(item))

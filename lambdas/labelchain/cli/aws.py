@@ -104,6 +104,10 @@ class Aws:
         return LabelingJobs(self.client("sagemaker"))
 
 
+EXPIRED_CREDENTIAL_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException"})
+"""What AWS answers for credentials it no longer accepts."""
+
+
 def describe_aws_error(exc: BaseException) -> str:
     """One line saying what went wrong with AWS and, where it is clear, what to do."""
     from botocore.exceptions import (  # noqa: PLC0415
@@ -112,6 +116,8 @@ def describe_aws_error(exc: BaseException) -> str:
         NoCredentialsError,
         NoRegionError,
     )
+
+    from labelchain.adapters.aws_errors import error_code, error_message  # noqa: PLC0415
 
     if isinstance(exc, NoCredentialsError):
         return (
@@ -123,10 +129,9 @@ def describe_aws_error(exc: BaseException) -> str:
     if isinstance(exc, EndpointConnectionError):
         return f"cannot reach AWS: {exc}"
     if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
         operation = getattr(exc, "operation_name", "the AWS call")
-        code, message = error.get("Code", "Error"), error.get("Message", "")
-        if code in {"ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException"}:
+        code, message = error_code(exc, "Error"), error_message(exc)
+        if code in EXPIRED_CREDENTIAL_CODES:
             return f"{operation} refused the credentials ({code}): refresh them (aws sso login, new keys)"
         return f"{operation} failed ({code}): {message}"
     return str(exc)

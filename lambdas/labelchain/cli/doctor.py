@@ -13,6 +13,7 @@ from labelchain.cli.exits import NOT_COMPLETED, OK, CliError
 from labelchain.cli.inputs import CheckedInput, InvalidInput, load_input
 from labelchain.cli.options import Subparsers, add_command
 from labelchain.cli.project import cdk_bootstrap_parameter, powertools_ssm_parameter
+from labelchain.core.arns import arn_region
 from labelchain.core.regions import SUPPORTED_REGIONS
 
 if TYPE_CHECKING:
@@ -69,18 +70,15 @@ def skipped(name: str, detail: str, fix: str = "") -> Check:
 
 
 def _code_and_message(exc: BaseException) -> tuple[str, str]:
-    from botocore.exceptions import ClientError  # noqa: PLC0415
+    from labelchain.adapters.aws_errors import error_code, error_message  # noqa: PLC0415
 
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return str(error.get("Code", "Error")), str(error.get("Message", ""))
-    return type(exc).__name__, str(exc)
+    return error_code(exc, type(exc).__name__), error_message(exc)
 
 
 def _aws_errors() -> tuple[type[BaseException], ...]:
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+    from labelchain.adapters.aws_errors import AWS_ERRORS  # noqa: PLC0415
 
-    return (BotoCoreError, ClientError)
+    return AWS_ERRORS
 
 
 @dataclass
@@ -181,7 +179,7 @@ class Doctor:
             return skipped(name, "needs a supported region")
         workforce = self.checked_input.job.workforce
         arn = workforce.workteam_arn
-        team_region = arn.split(":")[3]
+        team_region = arn_region(arn)
         if team_region != self.region:
             return failed(
                 name,

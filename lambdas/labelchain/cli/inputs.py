@@ -200,11 +200,10 @@ def _count_in_s3(checked: CheckedInput, aws: Aws | None) -> int:
     uri = checked.manifest
     if aws is None or not aws.has_credentials():
         raise CliError(f"cannot count the objects of {uri}: no AWS credentials to read it; {ASK_FOR_COUNT}")
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
-    from labelchain.adapters.s3 import ObjectMissing, ObjectStore, split_s3_uri  # noqa: PLC0415
+    from labelchain.adapters.aws_errors import AWS_FAILURES  # noqa: PLC0415
+    from labelchain.adapters.s3 import ObjectMissing, ObjectStore  # noqa: PLC0415
     from labelchain.cli.aws import describe_aws_error  # noqa: PLC0415
-    from labelchain.errors import TransientServiceError  # noqa: PLC0415
+    from labelchain.core.s3_layout import split_s3_uri  # noqa: PLC0415
 
     bucket, key = split_s3_uri(uri)
     try:
@@ -215,7 +214,7 @@ def _count_in_s3(checked: CheckedInput, aws: Aws | None) -> int:
         return _scan(ObjectStore(client).iter_chunks(bucket, key), checked, uri)
     except ObjectMissing as exc:
         raise CliError(f"cannot read the manifest {uri} ({exc}); {ASK_FOR_COUNT}") from None
-    except (BotoCoreError, ClientError, TransientServiceError) as exc:
+    except AWS_FAILURES as exc:
         raise CliError(
             f"cannot read the manifest {uri} ({describe_aws_error(exc)}); {ASK_FOR_COUNT}"
         ) from None

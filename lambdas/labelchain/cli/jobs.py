@@ -28,7 +28,6 @@ from labelchain.cli.options import Subparsers, add_command
 from labelchain.core.cost import percent_of
 from labelchain.core.job_input import PATTERN_MEANINGS, JobInput
 from labelchain.core.records import ENDED_STATUSES, JobRecord, ModelPointer
-from labelchain.errors import TransientServiceError
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _PROJECT_PATTERN = str(JobInput.model_json_schema()["properties"]["project"]["pattern"])
@@ -267,14 +266,10 @@ def read_lineage(
 
 
 def _aws_problem(exc: BaseException, table: str | None) -> str:
-    from botocore.exceptions import ClientError  # noqa: PLC0415
-
+    from labelchain.adapters.aws_errors import has_code  # noqa: PLC0415
     from labelchain.cli.aws import describe_aws_error  # noqa: PLC0415
 
-    if (
-        isinstance(exc, ClientError)
-        and exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
-    ):
+    if has_code(exc, {"ResourceNotFoundException"}):
         return f"table {table!r} does not exist in this account and region (use the stack output TableName)"
     if table is None:
         return describe_aws_error(exc)
@@ -283,11 +278,11 @@ def _aws_problem(exc: BaseException, table: str | None) -> str:
 
 def run(args: argparse.Namespace, aws_failure: int = AWS) -> int:
     """Print the lineage; ``aws_failure`` when the table cannot be read (argparse exits 2 on bad args)."""
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+    from labelchain.adapters.aws_errors import AWS_FAILURES  # noqa: PLC0415
 
     try:
         lineage, table = read_lineage(args.table, args.project, args.region, getattr(args, "stack", None))
-    except (BotoCoreError, ClientError, TransientServiceError) as exc:
+    except AWS_FAILURES as exc:
         output.warn(NAME, _aws_problem(exc, args.table))
         return aws_failure
     except CliError as exc:

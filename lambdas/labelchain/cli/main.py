@@ -68,17 +68,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; returns its exit code (argparse exits 2 itself on bad usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
+    from labelchain.adapters.aws_errors import AWS_FAILURES  # noqa: PLC0415
     from labelchain.cli.aws import describe_aws_error  # noqa: PLC0415
-    from labelchain.errors import TransientServiceError  # noqa: PLC0415
 
     try:
         code: int = args.run(args)
     except CliError as exc:
         output.warn(args.command, str(exc))
         return exc.code
-    except (BotoCoreError, ClientError, TransientServiceError) as exc:
+    except AWS_FAILURES as exc:
         output.warn(args.command, describe_aws_error(exc))
         return AWS
     except KeyboardInterrupt:

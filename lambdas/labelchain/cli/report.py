@@ -27,6 +27,7 @@ from labelchain.cli import output
 from labelchain.cli.exits import OK, CliError
 from labelchain.cli.options import Subparsers, add_command
 from labelchain.core.comparison import ROLE_ORDER, ExperimentComparison, JobFigures, JobSide, Measure
+from labelchain.core.validation import validation_problems
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -47,7 +48,8 @@ def _read_s3(uri: str) -> str:
     import boto3  # noqa: PLC0415 - only S3 sources need it
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
-    from labelchain.adapters.s3 import split_s3_uri  # noqa: PLC0415
+    from labelchain.adapters.aws_errors import error_code  # noqa: PLC0415
+    from labelchain.core.s3_layout import split_s3_uri  # noqa: PLC0415
 
     try:
         bucket, key = split_s3_uri(uri)
@@ -59,7 +61,7 @@ def _read_s3(uri: str) -> str:
         body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
         return str(body.read().decode("utf-8"))
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "error")
+        code = error_code(exc, "error")
         raise ReportUnreadable(f"{uri}: cannot read it from S3 ({code})") from None
     except BotoCoreError as exc:
         raise ReportUnreadable(f"{uri}: cannot read it from S3 ({exc})") from None
@@ -82,11 +84,9 @@ def load_report(source: str) -> ExperimentComparison:
     try:
         return ExperimentComparison.model_validate_json(text)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "document"
+        first = validation_problems(exc, root="document")[0]
         raise ReportUnreadable(
-            f"{source}: not a LabelChain report.json ({exc.error_count()} problem(s), first: {where}: "
-            f"{first['msg']})"
+            f"{source}: not a LabelChain report.json ({exc.error_count()} problem(s), first: {first})"
         ) from None
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labelchain.cli.exits import AWS, CliError
+from labelchain.core.arns import parse_arn
 from labelchain.core.naming import EXPERIMENT_STATE_MACHINE_SUFFIX, LABELING_JOB_STATE_MACHINE_SUFFIX
 
 DATA_BUCKET = "DataBucketName"
@@ -121,26 +122,32 @@ class StackOutputs:
 
 def state_machine_name_of(arn: str) -> str:
     """``arn:…:stateMachine:<name>`` or ``arn:…:execution:<name>:<execution>`` → ``<name>``."""
-    parts = arn.split(":")
-    if len(parts) < 7 or parts[2] != "states" or parts[5] not in {"stateMachine", "execution"}:
+    try:
+        parsed = parse_arn(arn)
+    except ValueError:
+        parsed = None
+    resource = parsed.resource.split(":") if parsed is not None and parsed.service == "states" else []
+    if len(resource) < 2 or resource[0] not in {"stateMachine", "execution"}:
         raise CliError(f"not a Step Functions state machine or execution ARN: {arn!r}")
-    return parts[6]
+    return resource[1]
 
 
 def execution_arn_for(state_machine_arn: str, execution_name: str) -> str:
     """The ARN execution ``execution_name`` of a state machine has."""
-    parts = state_machine_arn.split(":")
-    return ":".join([*parts[:5], "execution", parts[6], execution_name])
+    machine = state_machine_name_of(state_machine_arn)
+    return parse_arn(state_machine_arn).with_resource(f"execution:{machine}:{execution_name}")
 
 
 def read_stack_outputs(cloudformation: Any, stack_name: str, region: str) -> StackOutputs:
     """DescribeStacks → the stack's outputs; ``CliError`` (exit 3) when it is missing or unusable."""
     from botocore.exceptions import ClientError  # noqa: PLC0415
 
+    from labelchain.adapters.aws_errors import error_message  # noqa: PLC0415
+
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as exc:
-        message = str(exc.response.get("Error", {}).get("Message", ""))
+        message = error_message(exc)
         if "does not exist" in message:
             raise CliError(
                 f"stack {stack_name!r} is not deployed in {region}: {deploy_hint(stack_name)}", AWS

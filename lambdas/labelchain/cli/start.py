@@ -73,6 +73,7 @@ def add_wait_arguments(parser: argparse.ArgumentParser, what: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from botocore.exceptions import ClientError  # noqa: PLC0415
 
+    from labelchain.adapters.aws_errors import has_code  # noqa: PLC0415
     from labelchain.cli.aws import Aws  # noqa: PLC0415
 
     checked = load_input(args.input, args.experiment)
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             stateMachineArn=machine, name=name, input=json.dumps(checked.raw)
         )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+        if has_code(exc, {"ExecutionAlreadyExists"}):
             raise CliError(
                 f"an execution named {name!r} already exists (names stay taken for 90 days); "
                 "pick another --name",

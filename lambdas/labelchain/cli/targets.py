@@ -31,10 +31,12 @@ class Target:
 def _execution_exists(stepfunctions: Any, execution_arn: str) -> bool:
     from botocore.exceptions import ClientError  # noqa: PLC0415
 
+    from labelchain.adapters.aws_errors import has_code  # noqa: PLC0415
+
     try:
         stepfunctions.describe_execution(executionArn=execution_arn)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"ExecutionDoesNotExist", "InvalidArn"}:
+        if has_code(exc, {"ExecutionDoesNotExist", "InvalidArn"}):
             return False
         raise
     return True

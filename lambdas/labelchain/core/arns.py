@@ -44,6 +44,35 @@ _ARN_PARTS = re.compile(
 
 
 @dataclass(frozen=True)
+class Arn:
+    """Any ARN, cut into its parts (``arn:<partition>:<service>:<region>:<account>:<resource>``); the
+    resource keeps its own colons (``execution:<machine>:<name>``)."""
+
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource: str
+
+    def with_resource(self, resource: str) -> str:
+        """The ARN of another resource of the same service, partition, region and account."""
+        return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{resource}"
+
+
+def parse_arn(arn: str) -> Arn:
+    """The parts of an ARN; ``ValueError`` when ``arn`` does not have the six parts of one."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        raise ValueError(f"not an ARN: {arn[:200]!r}")
+    return Arn(*parts[1:])
+
+
+def arn_region(arn: str) -> str:
+    """The region part of an ARN."""
+    return parse_arn(arn).region
+
+
+@dataclass(frozen=True)
 class ArnPlace:
     """Where an ARN lives."""
 

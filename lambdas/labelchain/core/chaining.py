@@ -7,6 +7,7 @@ label attribute, and the same region (a SageMaker model is regional).
 
 from __future__ import annotations
 
+from labelchain.core.arns import arn_region
 from labelchain.core.job_input import JobInput
 from labelchain.core.records import ModelPointer
 from labelchain.errors import IncompatibleModel
@@ -14,7 +15,7 @@ from labelchain.errors import IncompatibleModel
 
 def model_region(model_arn: str) -> str:
     """The region part of a SageMaker model ARN."""
-    return model_arn.split(":")[3]
+    return arn_region(model_arn)
 
 
 def check_model_compatible(model: ModelPointer, job_input: JobInput, region: str) -> None:

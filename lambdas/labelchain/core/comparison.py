@@ -24,11 +24,12 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Literal, cast, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from labelchain.core.cost import percent_of
 from labelchain.core.experiment import ROLES
 from labelchain.core.labor import WorkerTime, hours
+from labelchain.core.models import FrozenModel
 from labelchain.core.prices import PriceTable
 from labelchain.core.records import JobRecord, record_cost
 
@@ -57,10 +58,9 @@ _PERCENT_QUANTUM = Decimal("0.01")
 _ARITHMETIC = Context(prec=34, rounding=ROUND_HALF_UP)
 
 
-class JobEvidence(BaseModel):
+class JobEvidence(FrozenModel):
     """What the experiment knows about one of its jobs: its record, or why it has none."""
 
-    model_config = ConfigDict(frozen=True)
     role: Role
     execution_status: ExecutionStatus
     execution_arn: str | None = None
@@ -77,10 +77,9 @@ class JobEvidence(BaseModel):
         return self
 
 
-class IterationFigures(BaseModel):
+class IterationFigures(FrozenModel):
     """One active-learning iteration of a job, with its cost split into human and machine parts."""
 
-    model_config = ConfigDict(frozen=True)
     iteration: int
     human_objects: int
     machine_objects: int | None
@@ -99,10 +98,9 @@ class IterationFigures(BaseModel):
     worker_answers: int | None = None
 
 
-class JobFigures(BaseModel):
+class JobFigures(FrozenModel):
     """A job's numbers as the comparison reports them (costs None until its metrics were recorded)."""
 
-    model_config = ConfigDict(frozen=True)
     job_name: str
     status: str
     """The labeling job's status (Completed, Failed, Stopped, or where it was when the run ended)."""
@@ -136,10 +134,9 @@ class JobFigures(BaseModel):
     model_outcome: str
 
 
-class JobSide(BaseModel):
+class JobSide(FrozenModel):
     """One of the experiment's three jobs: its figures, or why it is missing."""
 
-    model_config = ConfigDict(frozen=True)
     role: Role
     execution_status: ExecutionStatus
     execution_arn: str | None
@@ -152,18 +149,16 @@ class JobSide(BaseModel):
         return self.figures is None
 
 
-class Measure(BaseModel):
+class Measure(FrozenModel):
     """A derived number, or None with the reason it cannot be computed."""
 
-    model_config = ConfigDict(frozen=True)
     value: Decimal | None
     reason: str | None = None
 
 
-class Delta(BaseModel):
+class Delta(FrozenModel):
     """How ``subject`` did against ``baseline``: positive reductions and gains favour the subject."""
 
-    model_config = ConfigDict(frozen=True)
     subject: Role
     baseline: Role
     cost_reduction_percent: Measure
@@ -176,10 +171,9 @@ class Delta(BaseModel):
     """Why the numbers may mislead (a side that failed, sides priced differently, …)."""
 
 
-class PricesUsed(BaseModel):
+class PricesUsed(FrozenModel):
     """One price table and workforce price, and the jobs whose costs they produced."""
 
-    model_config = ConfigDict(frozen=True)
     roles: list[Role]
     price_table: PriceTable
     workforce_kind: str
@@ -189,10 +183,9 @@ class PricesUsed(BaseModel):
     """A vendor work team's price per human-labeled object."""
 
 
-class ExperimentTotals(BaseModel):
+class ExperimentTotals(FrozenModel):
     """The experiment's jobs together: what they cost, would have cost, and the hours they took."""
 
-    model_config = ConfigDict(frozen=True)
     roles: list[Role]
     """The jobs with a recorded cost that the totals add up."""
     total_cost_usd: Decimal
@@ -205,10 +198,9 @@ class ExperimentTotals(BaseModel):
     worker_hours_saved: Decimal | None
 
 
-class ExperimentComparison(BaseModel):
+class ExperimentComparison(FrozenModel):
     """The comparison record (pk=EXPERIMENT#<execution name>, sk=COMPARISON) and ``report.json``."""
 
-    model_config = ConfigDict(frozen=True)
     schema_version: int = REPORT_SCHEMA_VERSION
     execution_name: str
     execution_arn: str

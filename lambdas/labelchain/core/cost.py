@@ -27,9 +27,10 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from labelchain.core.labor import SECONDS_QUANTUM, WorkerTime
+from labelchain.core.models import StrictModel
 from labelchain.core.prices import (
     COST_MODEL,
     HourlyRate,
@@ -87,15 +88,13 @@ Count = Annotated[int, Field(ge=0, le=MAX_OBJECTS)]
 Seconds = Annotated[Decimal, Field(ge=0)]
 
 
-class CostBreakdown(BaseModel):
+class CostBreakdown(StrictModel):
     """A job's (or one iteration's) labeling cost, line by line, with the prices that produced it.
 
     Stored in job records as is (``model_dump()`` gives Decimals for DynamoDB;
     ``model_dump_json()`` writes them as strings). Validation re-checks the arithmetic, so a record
     whose lines do not add up is rejected instead of reported.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     cost_model: str = Field(default=COST_MODEL_V1, min_length=1)
     workforce_kind: WorkforceKind | None = None

@@ -41,8 +41,6 @@ from typing import Literal, Protocol
 from labelchain.core.json_stream import iter_lines
 from labelchain.core.manifest import MAX_LINE_BYTES, MAX_REPORTED_PROBLEMS, ManifestProblem, line_problem
 
-EXPERIMENT_PARTS_PREFIX = "labelchain/experiments"
-"""Data-bucket key prefix of every experiment's manifest parts (infra grants writes under it)."""
 BLOOM_FILTER_BYTES = 8 * 1024 * 1024
 """2**26 bits: about 1e-7 false positives per line at 1,000,000 objects with 7 hashes."""
 BLOOM_HASHES = 7
@@ -57,11 +55,6 @@ table); a manifest with more repeated objects gets a duplicate count that is a l
 SplitOrder = Literal["file", "shuffled"]
 _FINGERPRINT_BYTES = 4 * MAX_BLOOM_HASHES
 _BIT_MASKS = bytes(1 << bit for bit in range(8))
-
-
-def part_key(project: str, execution_name: str, part: int, parts: int) -> str:
-    """Data-bucket key of part ``part`` (1-based) of ``parts`` of an experiment's manifest."""
-    return f"{EXPERIMENT_PARTS_PREFIX}/{project}/{execution_name}/part-{part}-of-{parts}.manifest"
 
 
 class PartSink(Protocol):

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_core import InitErrorDetails
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from labelchain.core.job_input import S3_URI_PATTERN, JobInput, describe_validation_error
+from labelchain.core.models import StrictModel
+from labelchain.core.s3_layout import reserved_project_problem
 from labelchain.errors import InvalidJobInput
 
 EXECUTION_NAME_MAX = 80
@@ -26,10 +27,9 @@ SET_BY_EXPERIMENT = ("project", "manifest", "initial_model", "when_no_model")
 PLACEHOLDER_MANIFEST = "s3://placeholder-bucket/part.manifest"
 
 
-class SplitSpec(BaseModel):
+class SplitSpec(StrictModel):
     """How the dataset is cut: in file order (as AWS's tutorial did) or shuffled with a seed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     order: Literal["file", "shuffled"] = "file"
     seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
     parts: int = Field(default=2, ge=2, le=MAX_PARTS)
@@ -45,15 +45,21 @@ class SplitSpec(BaseModel):
         return self
 
 
-class ExperimentInput(BaseModel):
+class ExperimentInput(StrictModel):
     """The Experiment state machine's execution input (docs/EXPERIMENT.md)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     project: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9](-?[a-z0-9])*$")
     manifest: str = Field(pattern=S3_URI_PATTERN, max_length=1024)
     split: SplitSpec = Field(default_factory=SplitSpec)
     job: dict[str, Any]
     """Every LabelingJob input field except project, manifest, initial_model and when_no_model."""
+
+    @field_validator("project")
+    @classmethod
+    def _project_not_reserved(cls, project: str) -> str:
+        if (reserved := reserved_project_problem(project)) is not None:
+            raise ValueError(reserved)
+        return project
 
     @field_validator("job")
     @classmethod
@@ -83,20 +89,8 @@ def parse_experiment_input(raw: Any) -> ExperimentInput:
     try:
         experiment.job_input(PLACEHOLDER_MANIFEST)
     except ValidationError as exc:
-        raise InvalidJobInput(describe_validation_error(_under_job(exc))) from exc
+        raise InvalidJobInput(describe_validation_error(exc, prefix=("job",))) from exc
     return experiment
-
-
-def _under_job(exc: ValidationError) -> ValidationError:
-    """The template's errors located under ``job`` (a message may itself hold "; ", so the joined
-    description cannot be split back into fields)."""
-    errors: list[InitErrorDetails] = []
-    for error in exc.errors(include_url=False):
-        moved = InitErrorDetails(type=error["type"], loc=("job", *error["loc"]), input=error["input"])
-        if "ctx" in error:
-            moved["ctx"] = error["ctx"]
-        errors.append(moved)
-    return ValidationError.from_exception_data(exc.title, errors)
 
 
 def child_execution_name(parent_name: str, parent_arn: str, role: str) -> str:

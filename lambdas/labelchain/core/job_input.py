@@ -34,12 +34,15 @@ from labelchain.core.arns import (
 from labelchain.core.catalog import TaskType, spec_for
 from labelchain.core.instructions_html import refuse_unsafe_html
 from labelchain.core.prices import PriceOverrides
+from labelchain.core.s3_layout import reserved_project_problem
 from labelchain.core.strict_input import (
     StrictDecimal,
     label_identity,
     normalised_label,
     refuse_hidden_characters,
 )
+from labelchain.core.validation import Wording
+from labelchain.core.validation import describe_validation_error as describe_errors
 from labelchain.errors import InvalidJobInput
 
 NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"
@@ -68,11 +71,6 @@ MECHANICAL_TURK_CLOSED = (
 RESERVED_LABEL_ATTRIBUTES = frozenset({"source", "source-ref"})
 RESERVED_TAG_PREFIXES = ("aws:", "labelchain:")
 MAX_USER_TAGS = 40
-RESERVED_PROJECT_NAMES: dict[str, str] = {
-    "experiments": "the output bucket keeps experiment reports under experiments/, beside each project's "
-    "job output under <project>/",
-}
-"""Project names that would share a prefix LabelChain itself writes to, with why."""
 CONTENT_CLASSIFIERS = ("FreeOfPersonallyIdentifiableInformation", "FreeOfAdultContent")
 
 _Strict = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
@@ -294,9 +292,8 @@ class JobInput(BaseModel):
     @field_validator("project")
     @classmethod
     def _project_not_reserved(cls, project: str) -> str:
-        if project in RESERVED_PROJECT_NAMES:
-            why = RESERVED_PROJECT_NAMES[project]
-            raise ValueError(f"{project!r} is reserved: {why}; choose another name")
+        if (reserved := reserved_project_problem(project)) is not None:
+            raise ValueError(reserved)
         return project
 
     @field_validator("tags")
@@ -367,36 +364,20 @@ REQUIRED_MEANINGS: dict[str, str] = {
 }
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("public", "private", "vendor")]
-    parts = [
-        p
-        for p in parts
-        if not p.startswith(("function-", "literal[", "JobModelReference", "ArnModelReference"))
-    ]
-    return ".".join(parts) or "input"
+JOB_INPUT_WORDING = Wording(
+    union_tags=frozenset({"public", "private", "vendor", "JobModelReference", "ArnModelReference"}),
+    patterns=PATTERN_MEANINGS,
+    types=STRICT_TYPE_MESSAGES,
+    required=REQUIRED_MEANINGS,
+    unknown_field="unknown field; remove it or check its spelling against docs/INPUT.md",
+)
+"""How an execution input's errors are worded (docs/INPUT.md quotes these messages)."""
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """Turn pydantic's errors into one message of ``field: what is allowed`` lines."""
-    lines = []
-    for error in exc.errors(include_url=False):
-        message = re.sub(r"^(Value|Assertion) error, ", "", error["msg"])
-        location = _location(error["loc"])
-        if error["type"] == "string_pattern_mismatch":
-            field = next((str(p) for p in reversed(error["loc"]) if str(p) in PATTERN_MEANINGS), "")
-            message = f"expected {PATTERN_MEANINGS.get(field, 'a value matching ' + str(error.get('ctx')))}"
-        if error["type"] == "extra_forbidden":
-            message = "unknown field; remove it or check its spelling against docs/INPUT.md"
-        if error["type"] in STRICT_TYPE_MESSAGES:
-            message = STRICT_TYPE_MESSAGES[error["type"]]
-        if error["type"] == "missing" and str(error["loc"][-1]) in REQUIRED_MEANINGS:
-            message = REQUIRED_MEANINGS[str(error["loc"][-1])]
-        if ":" in message.split(" ", 1)[0]:  # a model validator named its field, relative to loc
-            lines.append(message if location == "input" else f"{location}.{message}")
-        else:
-            lines.append(f"{location}: {message}")
-    return "; ".join(dict.fromkeys(lines))
+def describe_validation_error(exc: ValidationError, *, prefix: tuple[int | str, ...] = ()) -> str:
+    """Pydantic's errors of a job input (or a part of one, placed under ``prefix``) as one message of
+    ``field: what is allowed`` lines."""
+    return describe_errors(exc, JOB_INPUT_WORDING, prefix=prefix)
 
 
 def parse_job_input(raw: Any) -> JobInput:

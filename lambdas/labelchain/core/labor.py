@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from labelchain.core.json_stream import MalformedJsonStreamError, iter_json_array
+from labelchain.core.models import StrictModel
 
 SECONDS_QUANTUM = Decimal("0.001")
 """Worker seconds are kept to the millisecond (AWS reports ``timeSpentInSeconds`` with decimals)."""
@@ -39,10 +40,8 @@ _ANSWERS_OPENING = re.compile(rb'\A\s*\{\s*"answers"\s*:\s*')
 _MAX_OPENING_BYTES = 4096
 
 
-class WorkerTime(BaseModel):
+class WorkerTime(StrictModel):
     """Worker time of one iteration or a whole job, as read from worker-response files."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     worker_seconds: Decimal = Field(default=Decimal(0), ge=0)
     """Sum of the known answer times."""
@@ -69,10 +68,8 @@ class WorkerTime(BaseModel):
         )
 
 
-class WorkerTimeSummary(BaseModel):
+class WorkerTimeSummary(StrictModel):
     """A job's worker time, per iteration and in total, with what could not be read."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     iterations: dict[int, WorkerTime]
     total: WorkerTime

@@ -17,12 +17,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from labelchain.core.job_input import S3_URI_PATTERN
 from labelchain.core.json_stream import iter_lines, nesting_exceeds
+from labelchain.core.models import FrozenModel
+from labelchain.core.s3_layout import LABELCHAIN_PREFIX, incoming_prefix, split_s3_uri
 from labelchain.core.strict_json import DuplicateKeyError, loads_strict
-from labelchain.core.trigger import INCOMING_PREFIX
 
 S3_OBJECT_URI = re.compile(S3_URI_PATTERN)
 MAX_REPORTED_PROBLEMS = 5
@@ -44,10 +43,6 @@ MAX_KEY_BYTES = 1024
 """S3's longest object key (UTF-8 bytes)."""
 
 # --- the reach of source-ref ------------------------------------------------------------------------
-LABELCHAIN_PREFIX = "labelchain/"
-"""Where LabelChain writes its own files in the data bucket (each job's label categories, worker template
-and pinned manifest). Reserved: no manifest line may point into it."""
-RESERVED_PREFIXES = (LABELCHAIN_PREFIX,)
 SourceRefScopeName = Literal["bucket", "project"]
 REFUSED_KEY_CHARACTERS = frozenset("%\\#?")
 """Characters a ``source-ref`` key may not hold: ``%`` (keys are read literally, never URL-decoded, so
@@ -68,8 +63,8 @@ class ManifestLimitExceeded(ValueError):
 
 @dataclass(frozen=True)
 class SourceRefScope:
-    """Where a ``source-ref`` may point: an object in ``bucket``, outside LabelChain's reserved prefixes,
-    and under ``required_prefix`` when set (``source_ref_scope: project``)."""
+    """Where a ``source-ref`` may point: an object in ``bucket``, outside ``LABELCHAIN_PREFIX`` (LabelChain's
+    own files), and under ``required_prefix`` when set (``source_ref_scope: project``)."""
 
     bucket: str
     required_prefix: str | None = None
@@ -77,22 +72,20 @@ class SourceRefScope:
     @classmethod
     def for_job(cls, data_bucket: str, project: str, scope: SourceRefScopeName) -> SourceRefScope:
         """The scope of a job of ``project``: the whole data bucket, or the project's own prefix."""
-        prefix = f"{INCOMING_PREFIX}{project}/" if scope == "project" else None
+        prefix = incoming_prefix(project) if scope == "project" else None
         return cls(bucket=data_bucket, required_prefix=prefix)
 
 
-class ManifestProblem(BaseModel):
+class ManifestProblem(FrozenModel):
     """One bad line of a manifest."""
 
-    model_config = ConfigDict(frozen=True)
     line: int
     problem: str
 
 
-class ManifestSummary(BaseModel):
+class ManifestSummary(FrozenModel):
     """What a scan of a manifest found."""
 
-    model_config = ConfigDict(frozen=True)
     objects: int
     blank_lines: int
     duplicates: int
@@ -133,7 +126,10 @@ def source_ref_problem(uri: str, scope: SourceRefScope | None) -> str | None:
 
     The key rules always apply; the bucket and prefix rules need the job's ``scope``.
     """
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        bucket, key = split_s3_uri(uri)
+    except ValueError:
+        return f"'source-ref' must be an s3://bucket/key URI ({uri[:80]!r})"
     if len(key.encode()) > MAX_KEY_BYTES:
         return f"'source-ref' key is longer than S3's {MAX_KEY_BYTES} bytes"
     if key.endswith("/"):
@@ -160,9 +156,8 @@ def source_ref_problem(uri: str, scope: SourceRefScope | None) -> str | None:
             f"'source-ref' must be in the data bucket {scope.bucket!r} (the only bucket the Ground Truth "
             f"role reads), got bucket {bucket!r}"
         )
-    for reserved in RESERVED_PREFIXES:
-        if key.startswith(reserved):
-            return f"'source-ref' may not point under {reserved!r}, reserved for LabelChain's own files"
+    if key.startswith(LABELCHAIN_PREFIX):
+        return f"'source-ref' may not point under {LABELCHAIN_PREFIX!r}, reserved for LabelChain's own files"
     if scope.required_prefix is not None and not key.startswith(scope.required_prefix):
         return (
             f"'source-ref' must be under s3://{scope.bucket}/{scope.required_prefix} (source_ref_scope is "

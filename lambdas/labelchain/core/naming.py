@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from labelchain.core.arns import parse_arn
+
 MAX_JOB_NAME_LENGTH = 63
 HASH_LENGTH = 8
 EXECUTION_TAG = "labelchain:execution"
@@ -75,7 +77,15 @@ def job_name_from_arn(job_arn: str) -> str:
 def sibling_execution_arn(execution_arn: str, state_machine: str, execution_name: str) -> str:
     """The ARN of execution ``execution_name`` of ``state_machine`` in the same account and region as
     ``execution_arn`` (``arn:<partition>:states:<region>:<account>:execution:<machine>:<name>``)."""
-    parts = execution_arn.split(":")
-    if len(parts) < 8 or parts[2] != "states" or parts[5] != "execution":
+    try:
+        arn = parse_arn(execution_arn)
+    except ValueError:
+        arn = None
+    if (
+        arn is None
+        or arn.service != "states"
+        or len(arn.resource.split(":")) < 3
+        or not arn.resource.startswith("execution:")
+    ):
         raise ValueError(f"not a Step Functions execution ARN: {execution_arn!r}")
-    return ":".join([*parts[:5], "execution", state_machine, execution_name])
+    return arn.with_resource(f"execution:{state_machine}:{execution_name}")

@@ -13,9 +13,8 @@ from decimal import Decimal
 from enum import StrEnum
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict
-
 from labelchain.core.cost import percent_of
+from labelchain.core.models import FrozenModel
 from labelchain.core.records import JobRecord
 
 NOTIFICATION_SOURCE = "labelchain"
@@ -40,16 +39,14 @@ ENDED_TRANSITIONS = {
 }
 
 
-class ConsoleLinks(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class ConsoleLinks(FrozenModel):
     labeling_job: str
     execution: str
 
 
-class JobNotification(BaseModel):
+class JobNotification(FrozenModel):
     """The ``detail`` of a LabelChain event: enough to act on without opening the console."""
 
-    model_config = ConfigDict(frozen=True)
     project: str
     job_name: str
     status: str

@@ -22,10 +22,11 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from labelchain.core.catalog import TaskType, spec_for
 from labelchain.core.json_stream import MalformedJsonStreamError, iter_json_array, iter_lines
+from labelchain.core.models import StrictModel
 from labelchain.errors import OutputLayoutError
 
 
@@ -44,13 +45,9 @@ SUMMARIZED_KINDS: frozenset[OutputKind] = frozenset(
 )
 """The kinds ``summarize_output`` reads; it skips the others without consuming their chunks."""
 
-FROZEN = ConfigDict(frozen=True, extra="forbid")
 
-
-class OutputFile(BaseModel):
+class OutputFile(StrictModel):
     """One recognised object of a job's output: its key, what it holds and for which iteration."""
-
-    model_config = FROZEN
 
     key: str
     kind: OutputKind
@@ -111,10 +108,8 @@ def _active_learning_iteration(folders: list[str]) -> int | None:
     return next((int(folder) for folder in folders if _NUMBER_SEGMENT.fullmatch(folder)), None)
 
 
-class HumanBatch(BaseModel):
+class HumanBatch(StrictModel):
     """The human labels of one consolidation-response file."""
-
-    model_config = FROZEN
 
     labeled_objects: dict[str, int | None]
     """datasetObjectId → boxes in its consolidated label (None: the task type draws no boxes)."""
@@ -129,20 +124,16 @@ class HumanBatch(BaseModel):
         return frozenset(self.labeled_objects)
 
 
-class MachineBatch(BaseModel):
+class MachineBatch(StrictModel):
     """The machine labels of one ``auto_annotator_output.txt``."""
-
-    model_config = FROZEN
 
     objects: int
     boxes: int | None
     malformed_lines: int = 0
 
 
-class ManifestTotals(BaseModel):
+class ManifestTotals(StrictModel):
     """What the output manifest says: one line per object of the input."""
-
-    model_config = FROZEN
 
     objects: int
     human_annotated: int

@@ -16,11 +16,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from labelchain.core.catalog import TaskType, spec_for
+from labelchain.core.models import StrictModel
 from labelchain.core.output_layout import (
-    FROZEN,
     ManifestTotals,
     OutputFile,
     OutputKind,
@@ -33,10 +33,8 @@ from labelchain.errors import OutputLayoutError
 CounterName = Literal["HumanLabeled", "MachineLabeled"]
 
 
-class IterationStats(BaseModel):
+class IterationStats(StrictModel):
     """One active-learning iteration: how many objects humans and the machine labeled, and boxes."""
-
-    model_config = FROZEN
 
     iteration: int = Field(ge=0)
     human_objects: int
@@ -46,10 +44,8 @@ class IterationStats(BaseModel):
     """Human plus machine boxes; None for task types without boxes or when machine labels are unknown."""
 
 
-class OutputTotals(BaseModel):
+class OutputTotals(StrictModel):
     """The whole job; with no auto-annotator files, machine objects and boxes come from the manifest."""
-
-    model_config = FROZEN
 
     human_objects: int
     machine_objects: int | None
@@ -57,10 +53,8 @@ class OutputTotals(BaseModel):
     machine_source: Literal["auto_annotator_output", "output_manifest", "unknown"]
 
 
-class CrossCheckMismatch(BaseModel):
+class CrossCheckMismatch(StrictModel):
     """A count from the output files that disagrees with a ``LabelCounters`` value."""
-
-    model_config = FROZEN
 
     counter: CounterName
     counter_value: int
@@ -69,9 +63,7 @@ class CrossCheckMismatch(BaseModel):
     message: str
 
 
-class OutputSummary(BaseModel):
-    model_config = FROZEN
-
+class OutputSummary(StrictModel):
     iterations: tuple[IterationStats, ...]
     """Sorted by iteration number."""
     totals: OutputTotals

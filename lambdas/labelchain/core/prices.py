@@ -19,10 +19,12 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
+from labelchain.core.models import StrictModel
 from labelchain.core.strict_json import loads_strict
+from labelchain.core.validation import describe_validation_error
 
 MAX_USD_AMOUNT = Decimal(100)
 """Upper bound of any single price: far above real Ground Truth prices, low enough to catch typos."""
@@ -105,10 +107,8 @@ COST_MODEL = "labelchain-cost-v2"
 """The cost model every new cost figure is computed with (``core.cost``; docs/COST.md)."""
 
 
-class PriceTable(BaseModel):
+class PriceTable(StrictModel):
     """The prices a cost figure was computed with; ``version`` names them in every record."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: str = Field(
         min_length=1,
@@ -172,10 +172,8 @@ MECHANICAL_TURK_TUTORIAL_PRICES = PriceTable(
 """The Mechanical Turk era table (``labelchain cost --task-price``; records priced before v2 name it)."""
 
 
-class PriceOverrides(BaseModel):
+class PriceOverrides(StrictModel):
     """Prices a deployment or a job sets instead of the table's; ``None`` keeps the table's price."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     object_fee_usd: UsdAmount | None = None
     auto_labeling_compute_usd_per_iteration: UsdAmount | None = None
@@ -239,8 +237,6 @@ def prices_from_json(text: str) -> PriceTable:
     try:
         overrides = PriceOverrides.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = describe_validation_error(exc, root="overrides")
         raise ValueError(f"price overrides: {problems}") from None
     return resolve_prices(DEFAULT_PRICES, overrides)

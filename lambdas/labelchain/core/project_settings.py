@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, ValidationError, field_validator
+from pydantic import Field, StrictInt, TypeAdapter, ValidationError, field_validator
 
 from labelchain.core.job_input import (
     MAX_BUDGET_USD,
@@ -28,7 +28,9 @@ from labelchain.core.job_input import (
     describe_validation_error,
     parse_job_input,
 )
+from labelchain.core.models import FrozenModel, StrictModel
 from labelchain.core.prices import MAX_USD_AMOUNT, PriceOverrides
+from labelchain.core.s3_layout import reserved_project_problem
 from labelchain.core.strict_json import DuplicateKeyError, NotStrictJson, loads_strict
 from labelchain.errors import InvalidJobInput
 
@@ -44,29 +46,15 @@ TRIGGER_OWNED_FIELDS = ("project", "manifest", "manifest_version", "initial_mode
 SAMPLE_MANIFEST_URI = "s3://settings-check/incoming/project/batch.manifest"
 """Stands in for the upload when a settings document is checked on its own (``put``): never stored."""
 
-SETTINGS_SORT_KEY = "SETTINGS"
-SETTINGS_INDEX_PARTITION = "PROJECT_SETTINGS"
-"""``gsi1pk`` of every settings item: one query of ``gsi1`` lists the projects (no table scan)."""
 
 _PROJECT_NAME: TypeAdapter[str] = TypeAdapter(Annotated[str, JobInput.model_fields["project"]])
 """JobInput's own project rule, so a project is accepted exactly when the console would accept it."""
 _AUTO_LABELING: TypeAdapter[bool] = TypeAdapter(bool)
 
 
-def project_settings_key(project: str) -> dict[str, str]:
-    """``pk=PROJECT#<p>, sk=SETTINGS``: next to the project's latest-model pointer."""
-    return {"pk": f"PROJECT#{project}", "sk": SETTINGS_SORT_KEY}
-
-
-def project_settings_index_key(project: str) -> dict[str, str]:
-    """The settings item's place in ``gsi1`` (its own partition, apart from every project's jobs)."""
-    return {"gsi1pk": SETTINGS_INDEX_PARTITION, "gsi1sk": project}
-
-
-class ProjectCeilings(BaseModel):
+class ProjectCeilings(StrictModel):
     """Limits every job of the project must stay within, triggered or started from the console."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     max_workers_per_object: StrictInt | None = Field(default=None, ge=1, le=9)
     max_price_per_object_usd: Decimal | None = Field(default=None, gt=0, le=MAX_USD_AMOUNT, decimal_places=4)
     """Bounds a vendor workforce's ``price_per_object_usd`` (a private team has no per-object price)."""
@@ -82,10 +70,9 @@ class ProjectCeilings(BaseModel):
         return value
 
 
-class ProjectSettings(BaseModel):
+class ProjectSettings(FrozenModel):
     """A project's validated settings: the job fields (as written) and the ceilings."""
 
-    model_config = ConfigDict(frozen=True)
     project: str
     job_fields: dict[str, Any]
     """Every LabelingJob input field the settings set (the trigger adds the upload's fields)."""
@@ -98,10 +85,10 @@ class ProjectSettings(BaseModel):
         return None if value is None else Decimal(str(value))
 
 
-class ProjectSettingsRecord(BaseModel):
-    """The table item (``project_settings_key``): the document as the operator wrote it, and who, when."""
+class ProjectSettingsRecord(FrozenModel):
+    """The table item (``core.records.project_settings_key``): the document as the operator wrote it,
+    and who, when."""
 
-    model_config = ConfigDict(frozen=True)
     project: str
     document: str
     """The settings JSON text, exactly as validated (``show`` prints it back)."""
@@ -135,11 +122,14 @@ def _where(project: str) -> str:
 
 
 def check_project_name(project: str) -> str:
-    """``project`` if it follows JobInput's project rule; else ``InvalidJobInput`` naming the rule."""
+    """``project`` if it follows JobInput's project rule and is not reserved; else ``InvalidJobInput``."""
     try:
-        return _PROJECT_NAME.validate_python(project)
+        checked = _PROJECT_NAME.validate_python(project)
     except ValidationError:
         raise InvalidJobInput(f"project: expected {PATTERN_MEANINGS['project']}, got {project!r}") from None
+    if (reserved := reserved_project_problem(checked)) is not None:
+        raise InvalidJobInput(f"project: {reserved}")
+    return checked
 
 
 def _non_finite_in(value: Any) -> bool:
@@ -204,8 +194,8 @@ def parse_project_settings(data: bytes | str, project: str) -> ProjectSettings:
     try:
         ceilings = ProjectCeilings.model_validate(raw_ceilings or {})
     except ValidationError as exc:
-        problems = describe_validation_error(exc)
-        raise InvalidJobInput(f"{_where(project)}: {CEILINGS_FIELD}.{problems}") from None
+        problems = describe_validation_error(exc, prefix=(CEILINGS_FIELD,))
+        raise InvalidJobInput(f"{_where(project)}: {problems}") from None
     settings = ProjectSettings(project=project, job_fields=document, ceilings=ceilings)
     job_input_for_upload(settings, SAMPLE_MANIFEST_URI, None)
     return settings

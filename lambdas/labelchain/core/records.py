@@ -20,10 +20,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from labelchain.core.cost import CostBreakdown, compute_cost
 from labelchain.core.labor import WorkerTime
+from labelchain.core.models import FrozenModel
 from labelchain.core.prices import PriceTable, task_price_usd_for
 
 PARTITION_KEY = "pk"
@@ -85,6 +86,22 @@ def latest_model_key(project: str) -> dict[str, str]:
     return {"pk": f"PROJECT#{project}", "sk": "MODEL#LATEST"}
 
 
+SETTINGS_SORT_KEY = "SETTINGS"
+SETTINGS_INDEX_PARTITION = "PROJECT_SETTINGS"
+"""``gsi1pk`` of every settings item: one query of ``gsi1`` lists the projects (no table scan)."""
+
+
+def project_settings_key(project: str) -> dict[str, str]:
+    """``pk=PROJECT#<p>, sk=SETTINGS``: a project's settings (``core.project_settings``), next to its
+    latest-model pointer."""
+    return {"pk": f"PROJECT#{project}", "sk": SETTINGS_SORT_KEY}
+
+
+def project_settings_index_key(project: str) -> dict[str, str]:
+    """The settings item's place in ``gsi1`` (its own partition, apart from every project's jobs)."""
+    return {"gsi1pk": SETTINGS_INDEX_PARTITION, "gsi1sk": project}
+
+
 def model_key(model_arn: str) -> dict[str, str]:
     return {"pk": f"MODEL#{model_arn}", "sk": "MODEL"}
 
@@ -101,10 +118,9 @@ def execution_failure_key(execution_arn: str) -> dict[str, str]:
     return {"pk": f"EXECUTION#{execution_arn}", "sk": "FAILURE"}
 
 
-class Counters(BaseModel):
+class Counters(FrozenModel):
     """``LabelCounters`` as DescribeLabelingJob reports them."""
 
-    model_config = ConfigDict(frozen=True)
     total_labeled: int = 0
     human_labeled: int = 0
     machine_labeled: int = 0
@@ -112,13 +128,12 @@ class Counters(BaseModel):
     unlabeled: int = 0
 
 
-class WorkforceUsed(BaseModel):
+class WorkforceUsed(FrozenModel):
     """Who labeled, at what price: the cost model's inputs, kept with the job.
 
     ``kind: public`` (Amazon Mechanical Turk) is history: such records still load and price as they did.
     """
 
-    model_config = ConfigDict(frozen=True)
     kind: Literal["public", "private", "vendor"]
     workteam_arn: str
     workers_per_object: int
@@ -162,10 +177,9 @@ def workforce_used(workforce: WorkforceInput, prices: PriceTable, workteam_arn: 
     )
 
 
-class IterationRow(BaseModel):
+class IterationRow(FrozenModel):
     """One active-learning iteration, from the job's S3 output."""
 
-    model_config = ConfigDict(frozen=True)
     iteration: int
     human_objects: int
     machine_objects: int | None
@@ -182,10 +196,9 @@ class IterationRow(BaseModel):
     answers_time_unknown: int = 0
 
 
-class JobRecord(BaseModel):
+class JobRecord(FrozenModel):
     """One labeling job, from creation to its metrics (pk=JOB#<name>, sk=JOB)."""
 
-    model_config = ConfigDict(frozen=True)
     job_name: str
     project: str
     execution_arn: str
@@ -287,10 +300,9 @@ def record_cost(
     )
 
 
-class ProgressSnapshot(BaseModel):
+class ProgressSnapshot(FrozenModel):
     """Counters at one poll (pk=JOB#<name>, sk=SNAPSHOT#<time>): progress over time."""
 
-    model_config = ConfigDict(frozen=True)
     job_name: str
     taken_at: datetime
     status: str
@@ -299,10 +311,9 @@ class ProgressSnapshot(BaseModel):
     next_wait_seconds: int
 
 
-class ModelPointer(BaseModel):
+class ModelPointer(FrozenModel):
     """The newest model a project's jobs produced (pk=PROJECT#<p>, sk=MODEL#LATEST)."""
 
-    model_config = ConfigDict(frozen=True)
     project: str
     model_arn: str
     job_name: str
@@ -312,10 +323,9 @@ class ModelPointer(BaseModel):
     label_attribute: str
 
 
-class ExecutionFailure(BaseModel):
+class ExecutionFailure(FrozenModel):
     """An execution that failed before any job existed (bad input, no model, …)."""
 
-    model_config = ConfigDict(frozen=True)
     execution_arn: str
     execution_name: str
     project: str | None

@@ -9,22 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from labelchain.core.catalog import spec_for
 from labelchain.core.job_input import JobInput
+from labelchain.core.models import FrozenModel
 from labelchain.core.naming import EXECUTION_TAG, PROJECT_TAG, execution_fingerprint
 from labelchain.core.regions import (
     algorithm_specification_arn,
     annotation_consolidation_lambda_arn,
     pre_human_task_lambda_arn,
 )
+from labelchain.core.s3_layout import job_output_prefix, s3_uri
 
 
-class JobPlacement(BaseModel):
+class JobPlacement(FrozenModel):
     """Where a job runs and writes: deployment facts plus the files CreateJob wrote for it."""
 
-    model_config = ConfigDict(frozen=True)
     job_name: str
     region: str
     role_arn: str
@@ -33,11 +32,6 @@ class JobPlacement(BaseModel):
     label_category_uri: str
     ui_template_uri: str
     execution_arn: str
-
-
-def output_prefix_uri(output_bucket: str, project: str) -> str:
-    """``S3OutputPath`` of a project's jobs; Ground Truth appends ``<job-name>/``."""
-    return f"s3://{output_bucket}/{project}/"
 
 
 def build_create_labeling_job_request(
@@ -72,7 +66,7 @@ def build_create_labeling_job_request(
             "DataSource": {"S3DataSource": {"ManifestS3Uri": job_input.manifest}},
         },
         "OutputConfig": {
-            "S3OutputPath": output_prefix_uri(placement.output_bucket, job_input.project),
+            "S3OutputPath": s3_uri(placement.output_bucket, job_output_prefix(job_input.project)),
             "KmsKeyId": placement.kms_key_arn,
         },
         "RoleArn": placement.role_arn,

@@ -33,7 +33,8 @@ INCOMING_PREFIX = "incoming/"
 """Uploads under ``incoming/<project>/`` ending in ``MANIFEST_SUFFIX`` start a LabelingJob."""
 MANIFEST_SUFFIX = ".manifest"
 INCOMING_MANIFEST_PATTERN = f"{INCOMING_PREFIX}*/*{MANIFEST_SUFFIX}"
-"""The EventBridge rule's key wildcard for trigger uploads."""
+"""The EventBridge rule's key wildcard for trigger uploads (``*`` matches any run of characters, ``/``
+too)."""
 LABELCHAIN_PREFIX = "labelchain/"
 """Everything LabelChain writes in the data bucket. No manifest line may point into it."""
 EXPERIMENT_PARTS_PREFIX = f"{LABELCHAIN_PREFIX}experiments/"
@@ -56,9 +57,17 @@ RESERVED_PROJECT_NAMES: dict[str, str] = {
     "bucket, beside each project's job files under labelchain/<project>/",
 }
 """Project names that would share a prefix LabelChain writes to, with why (refused on every path that
-names a project: job inputs, trigger keys, project settings)."""
+names a project: job inputs, experiment inputs, trigger keys, project settings, through
+``reserved_project_problem``)."""
 
-_S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)/(?P<key>.*)$")
+_S3_URI = re.compile(r"s3://(?P<bucket>[^/]+)(?:/(?P<key>.*))?", re.DOTALL)
+"""Any key, control characters included: what a key may hold is the caller's rule, not this parser's."""
+
+
+def reserved_project_problem(project: str) -> str | None:
+    """Why ``project`` may not name a project (it is in ``RESERVED_PROJECT_NAMES``), or None."""
+    why = RESERVED_PROJECT_NAMES.get(project)
+    return None if why is None else f"{project!r} is reserved: {why}; choose another project name"
 
 
 def s3_uri(bucket: str, key: str) -> str:
@@ -66,11 +75,12 @@ def s3_uri(bucket: str, key: str) -> str:
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/key`` → ``(bucket, key)``; ``ValueError`` for anything else."""
-    match = _S3_URI.match(uri)
+    """``s3://bucket/key`` → ``(bucket, key)`` (``key`` is empty for ``s3://bucket``); ``ValueError`` for
+    anything else."""
+    match = _S3_URI.fullmatch(uri)
     if match is None:
         raise ValueError(f"not an s3:// URI: {uri[:200]!r}")
-    return match["bucket"], match["key"]
+    return match["bucket"], match["key"] or ""
 
 
 def incoming_prefix(project: str) -> str:

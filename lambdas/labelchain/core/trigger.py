@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     TypeAdapter,
     ValidationError,
@@ -29,13 +27,17 @@ from pydantic import (
     model_validator,
 )
 
-from labelchain.core.job_input import PATTERN_MEANINGS, RESERVED_PROJECT_NAMES, JobInput
+from labelchain.core.job_input import PATTERN_MEANINGS, JobInput
+from labelchain.core.models import StrictModel
+from labelchain.core.s3_layout import (
+    INCOMING_MANIFEST_PATTERN,
+    INCOMING_PREFIX,
+    MANIFEST_SUFFIX,
+    reserved_project_problem,
+    s3_uri,
+)
 from labelchain.errors import InvalidJobInput
 
-INCOMING_PREFIX = "incoming/"
-MANIFEST_SUFFIX = ".manifest"
-MANIFEST_KEY_WILDCARD = f"{INCOMING_PREFIX}*/*{MANIFEST_SUFFIX}"
-"""The rule's key filter (EventBridge ``wildcard``: ``*`` matches any run of characters, ``/`` too)."""
 EVENT_SOURCE = "aws.s3"
 EVENT_DETAIL_TYPE = "Object Created"
 MAX_MANIFEST_URI_LENGTH = 1024
@@ -101,7 +103,7 @@ def event_pattern(data_bucket: str) -> dict[str, Any]:
         "detail-type": [EVENT_DETAIL_TYPE],
         "detail": {
             "bucket": {"name": [data_bucket]},
-            "object": {"key": [{"wildcard": MANIFEST_KEY_WILDCARD}]},
+            "object": {"key": [{"wildcard": INCOMING_MANIFEST_PATTERN}]},
         },
     }
 
@@ -144,10 +146,9 @@ def apply_input_transformer(event: Mapping[str, Any]) -> dict[str, Any]:
 # --- the trigger payload -------------------------------------------------------------------------
 
 
-class ManifestUpload(BaseModel):
+class ManifestUpload(StrictModel):
     """``$.trigger`` of a triggered execution: which upload (object version) started it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     bucket: str = Field(min_length=3, max_length=63)
     key: str = Field(min_length=1, max_length=1024)
     version_id: str | None = None
@@ -178,7 +179,7 @@ class ManifestUpload(BaseModel):
 
     @property
     def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+        return s3_uri(self.bucket, self.key)
 
 
 # --- the key layout ------------------------------------------------------------------------------
@@ -210,11 +211,8 @@ def parse_manifest_key(key: str, bucket: str) -> TriggeredManifest:
             f"trigger.key: the folder after {INCOMING_PREFIX} names the project and must be "
             f"{PATTERN_MEANINGS['project']}; got {project!r} in {key!r}"
         ) from None
-    if project in RESERVED_PROJECT_NAMES:
-        raise InvalidJobInput(
-            f"trigger.key: project: {project!r} is reserved: {RESERVED_PROJECT_NAMES[project]}; upload the "
-            "batch under another project's folder"
-        )
+    if (reserved := reserved_project_problem(project)) is not None:
+        raise InvalidJobInput(f"trigger.key: project: {reserved}")
     batch_name = batch.rpartition("/")[2]
     if not batch_name.endswith(MANIFEST_SUFFIX) or batch_name == MANIFEST_SUFFIX:
         raise InvalidJobInput(
@@ -230,9 +228,9 @@ def parse_manifest_key(key: str, bucket: str) -> TriggeredManifest:
             f"trigger.key: the batch path in {key!r} may not hold '.' or '..' segments (S3 keys are literal; "
             "a reader resolving them would see another folder); rename the file"
         )
-    if len(f"s3://{bucket}/{key}") > MAX_MANIFEST_URI_LENGTH:
+    if len(s3_uri(bucket, key)) > MAX_MANIFEST_URI_LENGTH:
         raise InvalidJobInput(
-            f"trigger.key: the manifest URI s3://{bucket}/{key} is longer than "
+            f"trigger.key: the manifest URI {s3_uri(bucket, key)} is longer than "
             f"{MAX_MANIFEST_URI_LENGTH} characters; use a shorter batch name"
         )
     return TriggeredManifest(project=project, key=key)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from labelchain.handlers.runtime import get_runtime, lambda_handler
 from labelchain.services.create_job import create_labeling_job
 from labelchain.services.events import CreateJobEvent, parse_event
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @lambda_handler

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from labelchain.handlers.metrics import emit_sealed
 from labelchain.handlers.runtime import get_runtime, lambda_handler
 from labelchain.services.events import JobEvent, parse_event
 from labelchain.services.finalize import finalize_job
 from labelchain.services.worker_responses import ReadBudget
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @lambda_handler

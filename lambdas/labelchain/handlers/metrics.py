@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from labelchain.handlers.runtime import METRICS_NAMESPACE, SERVICE_NAME
-from labelchain.services.events import MetricsResult
-from labelchain.services.finalize import Finalized
+
+if TYPE_CHECKING:  # types only: a handler imports the services it runs, nothing more
+    from labelchain.services.events import MetricsResult
+    from labelchain.services.finalize import Finalized
 
 
 def emit_job_metrics(result: MetricsResult) -> None:

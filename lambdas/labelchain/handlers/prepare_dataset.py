@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from labelchain.handlers.runtime import get_runtime, lambda_handler
 from labelchain.services.events import parse_event
 from labelchain.services.experiment_events import PrepareDatasetEvent
 from labelchain.services.prepare_dataset import prepare_dataset
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @lambda_handler

@@ -1,8 +1,12 @@
 """What every handler shares: one Logger and Tracer, the lazily built Runtime, and clean errors.
 
-Nothing here touches AWS or the environment at import time: settings are validated and clients are
-created on the first invocation (the cold start) and reused afterwards. ``override_runtime`` is the
-seam tests and the offline stack use to inject stubbed clients.
+Nothing here touches AWS at import time: settings are validated and clients are created on the first
+invocation (the cold start) and reused afterwards. ``override_runtime`` is the seam tests and the
+offline stack use to inject stubbed clients.
+
+The Tracer exists only when tracing is on (Powertools' rule: in Lambda, ``POWERTOOLS_TRACE_DISABLED``
+not true). Building one imports the X-Ray SDK, about a third of a handler's cold import; a disabled
+Tracer records nothing, so with tracing off the handler is simply not wrapped by it.
 
 ``lambda_handler`` wraps every entry point: Powertools' logging context and tracing, and the rule that
 no Python exception class or stack trace reaches an execution's error or cause. A LabelChain error
@@ -16,18 +20,34 @@ import functools
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from labelchain.errors import InternalError, LabelChainError
 from labelchain.services.runtime import Runtime
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 SERVICE_NAME = "labelchain"
 METRICS_NAMESPACE = "LabelChain"
 logger = Logger(service=SERVICE_NAME)
-tracer = Tracer(service=SERVICE_NAME, patch_modules=["botocore"])  # only botocore: halves tracing import cost
+
+
+def tracing_enabled() -> bool:
+    """Powertools' own test, read once per execution environment as ``Tracer()`` itself would: tracing
+    is off when ``POWERTOOLS_TRACE_DISABLED`` is true and outside Lambda (no ``LAMBDA_TASK_ROOT``, SAM
+    local, Chalice)."""
+    return not Tracer._is_tracer_disabled()  # the rule lives in Powertools; not copied here
+
+
+tracer: Tracer | None = (
+    Tracer(service=SERVICE_NAME, patch_modules=["botocore"])  # only botocore: halves tracing import cost
+    if tracing_enabled()
+    else None
+)
+"""The process's Tracer; None when tracing is off (then nothing imports the X-Ray SDK)."""
 
 _runtime: Runtime | None = None
 
@@ -67,7 +87,7 @@ def build_runtime() -> Runtime:
         objects=ObjectStore(session.client("s3", config=config)),
         store=JobStore(session.client("dynamodb", config=config), settings.table_name),
         executions_adapter=Executions(session.client("stepfunctions", config=config)),
-        notifications_adapter=Notifications(session.client("events", config=config)),
+        notifications_adapter=Notifications(client_factory=lambda: session.client("events", config=config)),
     )
 
 
@@ -90,7 +110,7 @@ def override_runtime(runtime: Runtime) -> Iterator[Runtime]:
         _runtime = previous
 
 
-Handler = Callable[[Any, LambdaContext], Any]
+Handler = Callable[[Any, "LambdaContext"], Any]
 
 
 def internal_error_message(correlation_id: str, function_name: str) -> str:
@@ -104,9 +124,8 @@ def internal_error_message(correlation_id: str, function_name: str) -> str:
 
 def lambda_handler(handler: Handler) -> Handler:
     """Decorate a Lambda entry point: logging context, tracing and clean errors (see the module doc)."""
-    traced = logger.inject_lambda_context(clear_state=True)(
-        tracer.capture_lambda_handler(capture_response=False)(handler)
-    )
+    inner = handler if tracer is None else tracer.capture_lambda_handler(capture_response=False)(handler)
+    traced = logger.inject_lambda_context(clear_state=True)(inner)
 
     @functools.wraps(handler)
     def entry_point(event: Any, context: LambdaContext) -> Any:

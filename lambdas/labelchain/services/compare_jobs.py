@@ -4,7 +4,7 @@ For each job it finds the LabelChain record — by the job name a succeeded chil
 failed child, by the deterministic job name of the child execution named in the failure cause (a
 failed job still has recorded metrics) — and says why when there is none. It stores the comparison
 in DynamoDB and writes ``report.json`` and ``report.md`` to the output bucket under
-``experiments/<project>/<execution name>/``. Rewriting them is idempotent.
+``s3_layout.report_prefix`` (``experiments/<project>/<execution name>/``). Rewriting them is idempotent.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from pydantic import BaseModel, ConfigDict
 
 from labelchain.core.comparison import (
     ROLE_ORDER,
@@ -23,8 +22,10 @@ from labelchain.core.comparison import (
     Role,
     compare_experiment,
 )
+from labelchain.core.models import FrozenModel
 from labelchain.core.naming import job_name_for_execution
 from labelchain.core.report_markdown import render_markdown
+from labelchain.core.s3_layout import report_prefix
 from labelchain.services.experiment_events import ChildOutcome, CompareJobsEvent
 from labelchain.services.record_failure import readable_cause
 from labelchain.services.runtime import Runtime
@@ -36,19 +37,17 @@ REPORT_MARKDOWN = "report.md"
 MAX_REASON_CHARS = 1000
 
 
-class HeadlineDelta(BaseModel):
+class HeadlineDelta(FrozenModel):
     """A delta's three numbers as text (None when a side is missing or the number is undefined)."""
 
-    model_config = ConfigDict(frozen=True)
     cost_reduction_percent: str | None
     duration_reduction_percent: str | None
     machine_labeled_gain_points: str | None
 
 
-class CompareJobsResult(BaseModel):
+class CompareJobsResult(FrozenModel):
     """What CompareJobs returns: the experiment execution's output."""
 
-    model_config = ConfigDict(frozen=True)
     report_json_uri: str
     report_markdown_uri: str
     simulated: bool
@@ -56,11 +55,6 @@ class CompareJobsResult(BaseModel):
     pretrained_vs_initial: HeadlineDelta
     missing: dict[str, str]
     """Role → why it has no numbers."""
-
-
-def report_prefix(project: str, execution_name: str) -> str:
-    """Key prefix of an experiment's report in the output bucket."""
-    return f"experiments/{project}/{execution_name}/"
 
 
 def _child_failure(cause: str | None) -> dict[str, Any]:

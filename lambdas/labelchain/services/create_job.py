@@ -18,7 +18,7 @@ from typing import Literal
 from aws_lambda_powertools import Logger
 
 from labelchain.adapters.sagemaker import JobNameInUse
-from labelchain.core.arns import check_arns_in_stack
+from labelchain.core.arns import arn_region, check_arns_in_stack, parse_arn
 from labelchain.core.chaining import check_model_compatible, model_region
 from labelchain.core.job_input import JobInput, JobModelReference, parse_job_input
 from labelchain.core.naming import EXECUTION_TAG, execution_fingerprint, job_name_for_execution
@@ -34,6 +34,7 @@ from labelchain.core.project_settings import (
 from labelchain.core.records import ENDED_STATUSES, QUEUED_STATUS, JobRecord, ModelPointer, workforce_used
 from labelchain.core.regions import pre_human_task_lambda_arn
 from labelchain.core.request import JobPlacement, build_create_labeling_job_request
+from labelchain.core.s3_layout import LABEL_CATEGORIES_NAME, WORKER_TEMPLATE_NAME, job_file_key
 from labelchain.core.worker_ui import label_category_document, worker_ui_template
 from labelchain.errors import (
     ConfigurationError,
@@ -45,10 +46,8 @@ from labelchain.errors import (
 )
 from labelchain.services.events import CreateJobEvent, CreateJobResult
 from labelchain.services.manifest_pin import (
-    JOB_FILES_PREFIX,
     check_manifest,
     copy_pinned_manifest,
-    job_files_base,
     manifest_location,
     pin_manifest_version,
 )
@@ -59,7 +58,6 @@ from labelchain.settings import Settings, project_budget
 logger = Logger(child=True)
 
 __all__ = [
-    "JOB_FILES_PREFIX",
     "ResolvedModel",
     "check_workteam_region",
     "create_labeling_job",
@@ -67,7 +65,7 @@ __all__ = [
     "record_queued",
     "resolve_initial_model",
 ]
-"""``JOB_FILES_PREFIX`` and ``manifest_location`` live in ``manifest_pin`` and are re-exported here."""
+"""``manifest_location`` lives in ``manifest_pin`` and is re-exported here."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,7 @@ class ResolvedModel:
 def check_workteam_region(job_input: JobInput, region: str) -> None:
     """A private or vendor workteam serves jobs in its own region only."""
     workforce = job_input.workforce
-    team_region = workforce.workteam_arn.split(":")[3]
+    team_region = arn_region(workforce.workteam_arn)
     if team_region != region:
         raise InvalidJobInput(
             f"workforce.workteam_arn: the workteam is in region {team_region!r}, but this stack runs jobs in "
@@ -159,17 +157,17 @@ def _model_of_job(job_name: str, job_input: JobInput, runtime: Runtime) -> str:
 def _write_job_files(job_input: JobInput, job_name: str, runtime: Runtime) -> tuple[str, str]:
     settings = runtime.settings
     bucket, key_id = settings.data_bucket, settings.kms_key_arn
-    base = job_files_base(job_input.project, job_name)
+    project = job_input.project
     categories = runtime.objects.put_text(
         bucket,
-        f"{base}/label-categories.json",
+        job_file_key(project, job_name, LABEL_CATEGORIES_NAME),
         label_category_document(job_input.task.labels),
         "application/json",
         kms_key_id=key_id,
     )
     template = runtime.objects.put_text(
         bucket,
-        f"{base}/worker-template.liquid.html",
+        job_file_key(project, job_name, WORKER_TEMPLATE_NAME),
         worker_ui_template(job_input.task),
         "text/html",
         kms_key_id=key_id,
@@ -186,8 +184,8 @@ def checked_input(
     job_input = parse_job_input(event.input)
     pre_human_task_lambda_arn(settings.region, job_input.task.type)  # region must be in the ARN table
     check_workteam_region(job_input, settings.region)
-    _, partition, _, _, account, _ = settings.ground_truth_role_arn.split(":", 5)
-    check_arns_in_stack(job_input, partition, settings.region, account)
+    role = parse_arn(settings.ground_truth_role_arn)
+    check_arns_in_stack(job_input, role.partition, settings.region, role.account)
     # The project's ceilings hold for console inputs too (the trigger path checked them already).
     project_settings = settings_of(runtime.store.project_settings(job_input.project))
     if project_settings is not None:

@@ -8,73 +8,67 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
+from labelchain.core.models import FrozenModel
 from labelchain.core.records import Counters
+from labelchain.core.validation import describe_validation_error
 from labelchain.errors import InvalidJobInput
 
 
-class ExecutionRef(BaseModel):
+class ExecutionRef(FrozenModel):
     """``$$.Execution`` fields a Lambda needs."""
 
-    model_config = ConfigDict(frozen=True)
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
     start_time: str | None = None
 
 
-class CreateJobEvent(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class CreateJobEvent(FrozenModel):
     input: Any
     execution: ExecutionRef
 
 
-class CreateJobResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class CreateJobResult(FrozenModel):
     job_name: str
     project: str
     adopted: bool
 
 
-class JobEvent(BaseModel):
+class JobEvent(FrozenModel):
     """Payload of Finalize: the job the execution created."""
 
-    model_config = ConfigDict(frozen=True)
     job_name: str
     project: str
 
 
-class WatchJobEvent(BaseModel):
+class WatchJobEvent(FrozenModel):
     """Payload of WatchJob, the Lambda of the WaitForJob state (``lambda:invoke.waitForTaskToken``)."""
 
-    model_config = ConfigDict(frozen=True)
     job_name: str
     project: str
     task_token: str = Field(min_length=1)
     execution: ExecutionRef
 
 
-class WatchResult(BaseModel):
+class WatchResult(FrozenModel):
     """What WatchJob did (Step Functions ignores it: the state's output comes from SendTaskSuccess)."""
 
-    model_config = ConfigDict(frozen=True)
     job_name: str
     status: str
     resumed: bool
 
 
-class JobEnded(BaseModel):
+class JobEnded(FrozenModel):
     """What SendTaskSuccess hands the waiting execution: the job ended, and how that was noticed."""
 
-    model_config = ConfigDict(frozen=True)
     job_name: str
     status: str
     detected_by: str
     detected_at: str
 
 
-class CostSummary(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class CostSummary(FrozenModel):
     human_usd: str
     machine_usd: str
     total_usd: str
@@ -90,10 +84,9 @@ class CostSummary(BaseModel):
     """Worker hours the same job would have taken without automated labeling, minus the hours it took."""
 
 
-class MetricsResult(BaseModel):
+class MetricsResult(FrozenModel):
     """What RecordMetrics returns: the execution's final output for a completed job."""
 
-    model_config = ConfigDict(frozen=True)
     job_name: str
     project: str
     status: str
@@ -117,14 +110,12 @@ class MetricsResult(BaseModel):
     """LabelingJobFailed, LabelingJobStopped or BudgetExceeded for a job that did not complete."""
 
 
-class RecordFailureEvent(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class RecordFailureEvent(FrozenModel):
     state: dict[str, Any]
     execution: ExecutionRef
 
 
-class FailureResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class FailureResult(FrozenModel):
     error: str
     cause: str
     job_name: str | None
@@ -138,7 +129,5 @@ def parse_event(model: type[EventT], event: Any) -> EventT:
     try:
         return model.model_validate(event)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'event'}: {err['msg']}" for err in exc.errors()
-        )
+        problems = describe_validation_error(exc, root="event")
         raise InvalidJobInput(f"malformed {model.__name__} payload: {problems}") from exc

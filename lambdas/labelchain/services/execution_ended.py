@@ -18,6 +18,7 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
 
 from labelchain.core.experiment import ROLES, child_execution_name
+from labelchain.core.models import FrozenModel
 from labelchain.core.naming import (
     EXECUTION_TAG,
     EXPERIMENT_STATE_MACHINE_SUFFIX,
@@ -62,8 +63,7 @@ class ExecutionStatusChange(BaseModel):
     detail: ExecutionStatusDetail
 
 
-class ExecutionEndedResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class ExecutionEndedResult(FrozenModel):
     execution_arn: str
     status: str
     action: str

@@ -4,45 +4,39 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
+from labelchain.core.models import FrozenModel
 from labelchain.services.events import ExecutionRef
 
 
-class PrepareDatasetEvent(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class PrepareDatasetEvent(FrozenModel):
     input: Any
     execution: ExecutionRef
 
 
-class DatasetPart(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class DatasetPart(FrozenModel):
     uri: str
     objects: int
 
 
-class PlannedJob(BaseModel):
+class PlannedJob(FrozenModel):
     """One nested LabelingJob execution: its name and its complete input."""
 
-    model_config = ConfigDict(frozen=True)
     execution_name: str
     input: dict[str, Any]
 
 
-class PrepareDatasetResult(BaseModel):
+class PrepareDatasetResult(FrozenModel):
     """The parts written and the three jobs to run (pretrained's initial_model is set after job A)."""
 
-    model_config = ConfigDict(frozen=True)
     project: str
     parts: list[DatasetPart]
     jobs: dict[str, PlannedJob]
     """Keys: ``initial``, ``pretrained``, ``control`` (labelchain.core.experiment.ROLES)."""
 
 
-class ChildOutcome(BaseModel):
+class ChildOutcome(FrozenModel):
     """What the state machine knows about one nested LabelingJob execution."""
 
-    model_config = ConfigDict(frozen=True)
     status: Literal["SUCCEEDED", "FAILED", "NOT_RUN"]
     execution_arn: str | None = None
     result: dict[str, Any] | None = None
@@ -51,8 +45,7 @@ class ChildOutcome(BaseModel):
     cause: str | None = None
 
 
-class CompareJobsEvent(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class CompareJobsEvent(FrozenModel):
     execution: ExecutionRef
     prepared: PrepareDatasetResult
     initial: ChildOutcome

@@ -12,6 +12,7 @@ from typing import Literal
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from labelchain.core.models import FrozenModel
 from labelchain.core.naming import LABELING_JOB_ARN, job_name_from_arn
 from labelchain.core.records import ENDED_STATUSES
 from labelchain.errors import LabelingJobNotFound
@@ -54,8 +55,7 @@ class JobStateChange(BaseModel):
         return job_name_from_arn(self.resources[0])  # the validator has checked the ARN
 
 
-class JobEventResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class JobEventResult(FrozenModel):
     job_name: str | None
     event_status: str
     action: str

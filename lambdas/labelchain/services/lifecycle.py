@@ -9,7 +9,7 @@ execution waits any more — finalizes the job itself. A job whose execution end
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from aws_lambda_powertools import Logger
 
@@ -19,9 +19,11 @@ from labelchain.core.notifications import Transition
 from labelchain.core.records import ENDED_STATUSES, NOT_FOUND_STATUS, NOT_STARTED_STATUS, JobRecord
 from labelchain.errors import LabelingJobNotFound
 from labelchain.services.events import JobEnded
-from labelchain.services.finalize import Finalized, finalize_job
 from labelchain.services.notify import notify
 from labelchain.services.runtime import Runtime
+
+if TYPE_CHECKING:
+    from labelchain.services.finalize import Finalized
 
 logger = Logger(child=True)
 
@@ -80,7 +82,7 @@ def on_job_ended(
             "the job ended after its execution did; finalizing it without the execution",
             extra={"job_name": record.job_name, "execution": record.execution_arn},
         )
-    finalized = finalize_job(record.job_name, runtime)
+    finalized = _finalize(record.job_name, runtime)
     return ("finalized" if finalized.sealed_now else "already-final"), finalized
 
 
@@ -101,7 +103,7 @@ def take_over(
         return "finalized", None
     if described.status in ENDED_STATUSES:
         runtime.store.update_job(record.job_name, {"watcher": "reconciler"}, remove=("watch_token",))
-        finalized = finalize_job(record.job_name, runtime)
+        finalized = _finalize(record.job_name, runtime)
         return ("finalized" if finalized.sealed_now else "already-final"), finalized
     now = runtime.clock().isoformat()
     adopt = (
@@ -172,3 +174,11 @@ def seal_not_started(
         return "not-started"
     action, _ = take_over(record, "ABORTED", reason, runtime)
     return action
+
+
+def _finalize(job_name: str, runtime: Runtime) -> Finalized:
+    """``services.finalize.finalize_job``, imported on the first end: most lifecycle invocations (a wait
+    re-armed, a progress event) finalize nothing, so their cold start skips the output readers."""
+    from labelchain.services.finalize import finalize_job  # noqa: PLC0415 - see the docstring
+
+    return finalize_job(job_name, runtime)

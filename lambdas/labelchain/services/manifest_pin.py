@@ -3,22 +3,20 @@
 CreateJob validates one version and Ground Truth must read exactly those bytes. So the version is fixed
 first (the trigger's upload, an earlier attempt's pin, else the current version), streamed through the
 line checks and limits of ``core.manifest`` while its sha256 is computed, and only once every check has
-passed copied to ``labelchain/<project>/<job name>/input.manifest``, where uploaders cannot write.
+passed copied to the job's ``input.manifest`` under ``labelchain/`` (``s3_layout.job_file_key``), where
+uploaders cannot write.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
-from labelchain.adapters.s3 import ObjectMissing, split_s3_uri
+from labelchain.adapters.s3 import ObjectMissing
 from labelchain.core.catalog import MIN_OBJECTS_WITH_AUTO_LABELING, spec_for
-from labelchain.core.dataset_split import EXPERIMENT_PARTS_PREFIX
 from labelchain.core.job_input import JobInput
 from labelchain.core.json_stream import MalformedJsonStreamError
 from labelchain.core.manifest import (
-    LABELCHAIN_PREFIX,
     MAX_MANIFEST_OBJECTS,
     ManifestDigest,
     ManifestLimitExceeded,
@@ -27,19 +25,16 @@ from labelchain.core.manifest import (
     scan_manifest,
 )
 from labelchain.core.records import JobRecord
+from labelchain.core.s3_layout import (
+    EXPERIMENT_PART_KEY,
+    LABELCHAIN_PREFIX,
+    PINNED_MANIFEST_NAME,
+    job_file_key,
+    split_s3_uri,
+)
 from labelchain.errors import InvalidJobInput, ManifestNotFound
 from labelchain.services.runtime import Runtime
 
-JOB_FILES_PREFIX = LABELCHAIN_PREFIX.rstrip("/")
-"""Key prefix in the data bucket for the files CreateJob writes (label categories, UI templates, the
-pinned manifest): ``labelchain/<project>/<job name>/``."""
-LABELED_MANIFEST_NAME = "input.manifest"
-"""The per-job copy of the validated manifest version: what Ground Truth is given."""
-EXPERIMENT_PART_KEY = re.compile(
-    rf"^{re.escape(EXPERIMENT_PARTS_PREFIX)}/[^/]+/[^/]+/part-\d+-of-\d+\.manifest$"
-)
-"""An experiment's manifest part (``core.dataset_split.part_key``): PrepareDataset writes it under
-``labelchain/`` for the experiment's own jobs, so it is the one input allowed there."""
 PIN_METADATA = ("labelchain-source-uri", "labelchain-source-version-id", "labelchain-sha256")
 """User metadata on the per-job copy: where it came from, so a retry finds the version it pinned."""
 
@@ -57,16 +52,17 @@ class PinnedManifest:
 
 
 def manifest_location(manifest: str, data_bucket: str) -> tuple[str, str]:
-    """``(bucket, key)`` of a manifest, refused unless it is in the stack's data bucket."""
+    """``(bucket, key)`` of a manifest, refused unless it is in the stack's data bucket and outside
+    ``labelchain/`` (an experiment's part, ``EXPERIMENT_PART_KEY``, is the one input allowed there)."""
     bucket, key = split_s3_uri(manifest)
     if bucket != data_bucket:
         raise InvalidJobInput(
             f"manifest: must be in the data bucket {data_bucket!r} (the Ground Truth role reads only "
             f"that bucket), got bucket {bucket!r}"
         )
-    if key.startswith(f"{JOB_FILES_PREFIX}/") and not EXPERIMENT_PART_KEY.match(key):
+    if key.startswith(LABELCHAIN_PREFIX) and not EXPERIMENT_PART_KEY.match(key):
         raise InvalidJobInput(
-            f"manifest: {manifest} is under {JOB_FILES_PREFIX}/, where LabelChain keeps the files it writes "
+            f"manifest: {manifest} is under {LABELCHAIN_PREFIX}, where LabelChain keeps the files it writes "
             "for its jobs (another job's pinned copy is not an input); upload the manifest elsewhere"
         )
     if {"", ".", ".."} & set(key.split("/")):
@@ -75,11 +71,6 @@ def manifest_location(manifest: str, data_bucket: str) -> tuple[str, str]:
             "so name the object exactly"
         )
     return bucket, key
-
-
-def job_files_base(project: str, job_name: str) -> str:
-    """``labelchain/<project>/<job name>``: the job's own files in the data bucket."""
-    return f"{JOB_FILES_PREFIX}/{project}/{job_name}"
 
 
 def pin_manifest_version(
@@ -132,7 +123,7 @@ def pin_manifest_version(
 def _version_of_earlier_copy(uri: str, project: str, job_name: str, runtime: Runtime) -> str | None:
     bucket = runtime.settings.data_bucket
     try:
-        head = runtime.objects.head(bucket, f"{job_files_base(project, job_name)}/{LABELED_MANIFEST_NAME}")
+        head = runtime.objects.head(bucket, job_file_key(project, job_name, PINNED_MANIFEST_NAME))
     except ObjectMissing:
         return None
     source_key, version_key, _ = PIN_METADATA
@@ -193,7 +184,7 @@ def copy_pinned_manifest(pin: PinnedManifest, project: str, job_name: str, runti
     copied = runtime.objects.copy_version(
         (pin.bucket, pin.key, pin.version_id),
         settings.data_bucket,
-        f"{job_files_base(project, job_name)}/{LABELED_MANIFEST_NAME}",
+        job_file_key(project, job_name, PINNED_MANIFEST_NAME),
         content_type="application/x-ndjson",
         metadata=dict(
             zip(PIN_METADATA, (metadata_uri(pin.source_uri), pin.version_id, pin.sha256), strict=True)

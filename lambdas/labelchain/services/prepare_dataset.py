@@ -6,7 +6,7 @@ each part against automated data labeling's limits. Duplicates are only confirme
 written (pass 2), so a split that fails then, or at any later point, discards every part: multipart
 uploads are aborted and parts already committed are deleted. Nothing partial is left behind.
 
-The parts are written under ``EXPERIMENT_PARTS_PREFIX`` at keys derived from the execution's name,
+The parts are written under ``s3_layout.EXPERIMENT_PARTS_PREFIX`` at keys derived from the execution's name,
 so a retried Lambda rewrites the same objects with the same content (the split is deterministic).
 """
 
@@ -20,12 +20,7 @@ from aws_lambda_powertools import Logger
 
 from labelchain.adapters.s3 import ObjectChanged, ObjectMissing, ObjectStore, StreamingUpload
 from labelchain.core.catalog import MIN_OBJECTS_WITH_AUTO_LABELING, TaskTypeSpec, spec_for
-from labelchain.core.dataset_split import (
-    ManifestChanged,
-    ManifestRejected,
-    part_key,
-    split_manifest,
-)
+from labelchain.core.dataset_split import ManifestChanged, ManifestRejected, split_manifest
 from labelchain.core.experiment import (
     PLACEHOLDER_MANIFEST,
     ROLES,
@@ -34,6 +29,7 @@ from labelchain.core.experiment import (
     parse_experiment_input,
 )
 from labelchain.core.json_stream import MalformedJsonStreamError
+from labelchain.core.s3_layout import experiment_part_key, s3_uri
 from labelchain.errors import InvalidJobInput, ManifestNotFound, TransientServiceError
 from labelchain.services.create_job import manifest_location
 from labelchain.services.experiment_events import (
@@ -191,11 +187,11 @@ def prepare_dataset(event: PrepareDatasetEvent, runtime: Runtime) -> PrepareData
     data_bucket = runtime.settings.data_bucket
     bucket, key = manifest_location(experiment.manifest, data_bucket)
     keys = [
-        part_key(experiment.project, event.execution.name, part, experiment.split.parts)
+        experiment_part_key(experiment.project, event.execution.name, part, experiment.split.parts)
         for part in range(1, experiment.split.parts + 1)
     ]
     # The plan's size does not depend on the part sizes: check it before reading the manifest.
-    planned_uris = [f"s3://{data_bucket}/{part}" for part in keys]
+    planned_uris = [s3_uri(data_bucket, part) for part in keys]
     check_state_size(
         PrepareDatasetResult(
             project=experiment.project,

@@ -20,9 +20,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from aws_lambda_powertools import Logger
-from pydantic import BaseModel, ConfigDict
 
 from labelchain.adapters.stepfunctions import RUNNING
+from labelchain.core.models import FrozenModel
 from labelchain.core.notifications import Transition
 from labelchain.core.records import ENDED_STATUSES, QUEUED_STATUS, JobRecord, ProgressSnapshot
 from labelchain.errors import LabelingJobNotFound
@@ -43,10 +43,9 @@ REPAIRS = frozenset(
 """Outcomes that repaired drift (everything else is routine progress or nothing to do)."""
 
 
-class ReconcileReport(BaseModel):
+class ReconcileReport(FrozenModel):
     """What one reconciler run saw and did: job counts by outcome."""
 
-    model_config = ConfigDict(frozen=True)
     started_at: str
     jobs: int
     outcomes: dict[str, int]

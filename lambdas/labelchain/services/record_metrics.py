@@ -21,6 +21,7 @@ from labelchain.core.naming import SIMULATED_TAG
 from labelchain.core.output_layout import SUMMARIZED_KINDS, OutputFile, OutputKind, classify_output_key
 from labelchain.core.output_summary import OutputSummary, summarize_output
 from labelchain.core.records import ENDED_STATUSES, Counters, IterationRow, JobRecord, record_cost
+from labelchain.core.s3_layout import job_output_key_prefix, split_s3_uri
 from labelchain.errors import OutputLayoutError
 from labelchain.services.runtime import Runtime
 from labelchain.services.worker_responses import DEFAULT_BUDGET_SECONDS, ReadBudget, WorkerResponseReader
@@ -41,9 +42,24 @@ def failure_reason_for(status: str, reason: str | None, stop_reason: str | None 
     return reason
 
 
-def job_output_prefix(record: JobRecord) -> str:
-    """Key prefix of a job's output in the output bucket: ``<project>/<job-name>/``."""
-    return f"{record.project}/{record.job_name}/"
+def output_key_prefix_of(record: JobRecord, described: LabelingJobDescription, output_bucket: str) -> str:
+    """Key prefix of the job's output in ``output_bucket``: where DescribeLabelingJob's output manifest is
+    (``<S3OutputPath><job name>/manifests/output/output.manifest``), so a job started under an earlier
+    layout is read where it wrote; else, with no output manifest (a failed job), the layout's
+    ``jobs/<project>/<job name>/``."""
+    layout = job_output_key_prefix(record.project, record.job_name)
+    if described.output_manifest_uri is None:
+        return layout
+    try:
+        bucket, key = split_s3_uri(described.output_manifest_uri)
+    except ValueError:
+        return layout
+    before, job_folder, _ = key.rpartition(f"{record.job_name}/")
+    prefix = before + job_folder
+    named = classify_output_key(key, prefix) if job_folder and (not before or before.endswith("/")) else None
+    if bucket != output_bucket or named is None or named.kind is not OutputKind.OUTPUT_MANIFEST:
+        return layout
+    return prefix
 
 
 job_cost = record_cost
@@ -122,7 +138,9 @@ def with_final_metrics(
     try:
         with WorkerResponseReader(runtime.objects, runtime.settings.output_bucket, tally, budget) as reader:
             summary = summarize_output(
-                _output_files(runtime, job_output_prefix(record), reader),
+                _output_files(
+                    runtime, output_key_prefix_of(record, described, runtime.settings.output_bucket), reader
+                ),
                 record.label_attribute,
                 record.task_type,
                 counters,

@@ -11,9 +11,9 @@ job: the second execution fails with ``DuplicateTrigger``.
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger
-from pydantic import BaseModel, ConfigDict
 
 from labelchain.core.job_input import JobInput
+from labelchain.core.models import FrozenModel
 from labelchain.core.project_settings import (
     SETTINGS_DOC,
     TRIGGER_OWNED_FIELDS,
@@ -28,10 +28,9 @@ from labelchain.services.runtime import Runtime
 logger = Logger(child=True)
 
 
-class ResolveTriggerEvent(BaseModel):
+class ResolveTriggerEvent(FrozenModel):
     """The ResolveTrigger payload: the upload (``$.trigger``) and the execution it started."""
 
-    model_config = ConfigDict(frozen=True)
     trigger: ManifestUpload
     execution: ExecutionRef
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from labelchain.adapters.notifications import Notifications
-from labelchain.adapters.s3 import ObjectStore
-from labelchain.adapters.sagemaker import LabelingJobs
-from labelchain.adapters.stepfunctions import Executions
-from labelchain.adapters.store import JobStore
-from labelchain.settings import Settings
+if TYPE_CHECKING:  # types only: importing this module must not load every adapter (cold start)
+    from labelchain.adapters.notifications import Notifications
+    from labelchain.adapters.s3 import ObjectStore
+    from labelchain.adapters.sagemaker import LabelingJobs
+    from labelchain.adapters.stepfunctions import Executions
+    from labelchain.adapters.store import JobStore
+    from labelchain.settings import Settings
 
 
 def utc_now() -> datetime:
