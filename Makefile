@@ -64,10 +64,12 @@ typecheck: setup
 	mypy
 
 # Every test, the stack synthesized once (tests/support/synth.py), line coverage of lambdas/labelchain
-# and infra/ measured and enforced (pyproject.toml [tool.coverage]: fail_under 90).
+# and infra/ measured and enforced (pyproject.toml [tool.coverage]: fail_under 90). pytest-xdist runs a
+# worker per CPU, each test module on one worker (module fixtures such as an offline stack are not
+# repeated); the workers share the one synthesis and pytest-cov combines their coverage.
 test: lint typecheck
 	mkdir -p build/coverage
-	pytest -q --cov --cov-report=term
+	pytest -q -n auto --dist loadfile --cov --cov-report=term
 
 # The pure tests but the two over production-sized data (marked scale): tests/unit/conftest.py fails the
 # run if one of them loads moto or the CDK.

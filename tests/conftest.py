@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from labelchain.settings import Settings, get_settings
 
+SHARED_DIRECTORY_VARIABLE = "LABELCHAIN_TEST_CDK_OUT"
+"""Where pytest-xdist workers share the session's one synthesis (``tests/support/synth.py``)."""
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 TEST_SETTINGS = Settings(
@@ -41,3 +47,14 @@ def _offline_aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With ``-n N`` (pytest-xdist), the controller names the directory its workers share one synthesis
+    in (the first worker that needs it synthesizes; see tests/support/synth.py) and removes it at the end."""
+    is_worker = hasattr(config, "workerinput")
+    if is_worker or not config.getoption("numprocesses", default=None):
+        return
+    directory = Path(tempfile.mkdtemp(prefix="labelchain-test-synth-"))
+    os.environ[SHARED_DIRECTORY_VARIABLE] = str(directory / "cdk.out")
+    config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))

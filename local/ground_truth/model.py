@@ -5,7 +5,7 @@ every iteration's human batch and machine batch and when each phase ends, in sim
 the job was created. Everything random is a hash of ``(seed, purpose, object identity)``, so the same
 object is equally hard in every job that contains it, and the same inputs give the same timeline.
 
-The loop (ground-truth-facts.md, "Automated data labeling rules"):
+The loop (docs/GROUND_TRUTH.md, "Automated data labeling rules"):
 1. a validation sample (20 % of the objects below 5,000, 10 % above) goes to humans first, in batches
    of ``MaxConcurrentTaskCount``; it is held out of training (it judges the model);
 2. while there is nothing to train on (no human labels outside the validation sample and no seed

@@ -1,6 +1,6 @@
 """Write a job's output to S3 in Ground Truth's layout, once, when the job ends.
 
-Under ``<S3OutputPath><job-name>/`` (ground-truth-facts.md, "What a finished job leaves in S3"):
+Under ``<S3OutputPath><job-name>/`` (docs/GROUND_TRUTH.md, "What a finished job leaves in S3"):
 
 - ``manifests/output/output.manifest`` — every input line; labeled ones gain ``<attr>`` and
   ``<attr>-metadata`` (Completed and Stopped jobs; a Failed job has no output manifest);

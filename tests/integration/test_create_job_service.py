@@ -196,8 +196,8 @@ BIRD_REQUEST: dict[str, Any] = {
         )
     },
 }
-"""The bird example's CreateLabelingJob request (a private team), spelled out: ground-truth-facts.md field
-by field; Ground Truth reads the job's pinned copy of the manifest."""
+"""The bird example's CreateLabelingJob request (a private team), spelled out (docs/GROUND_TRUTH.md,
+"The request, field by field"); Ground Truth reads the job's pinned copy of the manifest."""
 
 
 def test_the_bird_example_starts_exactly_the_documented_labeling_job(world: World) -> None:

@@ -6,11 +6,17 @@ harness and the e2e tests all read this one cloud assembly. It is made by runnin
 as ``npx cdk synth`` does (cdk.json context, cdk-nag on), into a temporary directory removed at exit.
 A test that needs another deployment (``tests/infra/test_context_overrides.py``) synthesizes its variant
 on its own.
+
+With ``pytest -n N`` (pytest-xdist, as ``make test`` runs) the workers share one synthesis: the controller
+names an empty directory in ``SHARED_DIRECTORY_VARIABLE`` before it starts them (``tests/conftest.py``),
+the first worker to need the assembly synthesizes into it while holding a lock on it, and the others
+wait for the lock and read what it wrote. The controller removes the directory when the run ends.
 """
 
 from __future__ import annotations
 
 import atexit
+import fcntl
 import json
 import os
 import runpy
@@ -22,15 +28,34 @@ from typing import Any
 
 from infra.application import PROJECT_ROOT
 from infra.stack import STACK_ID
+from tests.conftest import SHARED_DIRECTORY_VARIABLE
 
 APP_PY = PROJECT_ROOT / "app.py"
+
+
+SYNTHESIZED_MARKER = "manifest.json"
+"""A file every finished synthesis leaves in its directory (the cloud assembly's manifest)."""
 
 
 @cache
 def default_assembly_directory() -> Path:
     """The cloud assembly directory ``app.py`` wrote (synthesized on the first call only)."""
-    outdir = Path(tempfile.mkdtemp(prefix="labelchain-cdk.out-"))
-    atexit.register(shutil.rmtree, outdir, ignore_errors=True)
+    shared = os.environ.get(SHARED_DIRECTORY_VARIABLE)
+    if shared is None:
+        outdir = Path(tempfile.mkdtemp(prefix="labelchain-cdk.out-"))
+        atexit.register(shutil.rmtree, outdir, ignore_errors=True)
+        _synthesize(outdir)
+        return outdir
+    outdir = Path(shared)
+    outdir.mkdir(parents=True, exist_ok=True)
+    with (outdir.parent / f"{outdir.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (outdir / SYNTHESIZED_MARKER).exists():
+            _synthesize(outdir)
+    return outdir
+
+
+def _synthesize(outdir: Path) -> None:
     previous = os.environ.get("CDK_OUTDIR")
     os.environ["CDK_OUTDIR"] = str(outdir)
     try:
@@ -40,7 +65,6 @@ def default_assembly_directory() -> Path:
             del os.environ["CDK_OUTDIR"]
         else:
             os.environ["CDK_OUTDIR"] = previous
-    return outdir
 
 
 @cache

@@ -1,6 +1,6 @@
 """Specification of reading a finished labeling job's S3 output: which file is what, and what it counts.
 
-Fixtures are written in-test in the shapes ground-truth-facts.md documents ("What a finished job leaves
+Fixtures are written in-test in the shapes docs/GROUND_TRUTH.md documents ("What a finished job leaves
 in S3"); the activelearning/ layout is the one LabelChain assumes (see ``core.output_layout``).
 """
 

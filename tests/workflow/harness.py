@@ -62,7 +62,7 @@ class Workflow:
         self.state_machine_arn = state_machine_arn
         self.stepfunctions = boto3.client("stepfunctions", region_name=REGION)
 
-    def run(self, execution_input: Any, name: str, timeout_seconds: float = 30.0) -> ExecutionResult:
+    def run(self, execution_input: Any, name: str, timeout_seconds: float = 120.0) -> ExecutionResult:
         """Start an execution and wait (bounded) until it ends."""
         return self.wait(self.start(execution_input, name), timeout_seconds)
 
@@ -74,7 +74,7 @@ class Workflow:
             )["executionArn"]
         )
 
-    def wait(self, arn: str, timeout_seconds: float = 30.0) -> ExecutionResult:
+    def wait(self, arn: str, timeout_seconds: float = 120.0) -> ExecutionResult:
         """Wait (bounded) until the execution ends; its status, output, error and history."""
         name = arn.rsplit(":", 1)[-1]
         deadline = time.monotonic() + timeout_seconds

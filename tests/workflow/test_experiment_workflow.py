@@ -71,7 +71,7 @@ class World:
     def run(self, name: str, objects: int = 2500) -> ExecutionResult:
         uri = put_manifest(self.s3, "birds/birds.manifest", manifest_lines(objects))
         with job_event_pump(self.sagemaker.created.copy) as errors:
-            result = self.deployment.experiment.run({**copy.deepcopy(EXPERIMENT), "manifest": uri}, name, 60)
+            result = self.deployment.experiment.run({**copy.deepcopy(EXPERIMENT), "manifest": uri}, name, 300)
         assert errors == []
         return result
 
@@ -297,7 +297,7 @@ def test_stopping_the_experiment_stops_its_running_child_and_so_the_childs_label
 
 
 def wait_for_created_jobs(
-    sagemaker: ScriptedSageMaker, count: int, timeout_seconds: float = 20.0
+    sagemaker: ScriptedSageMaker, count: int, timeout_seconds: float = 120.0
 ) -> list[str]:
     deadline = time.monotonic() + timeout_seconds
     while len(sagemaker.created) < count:

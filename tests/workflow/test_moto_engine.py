@@ -289,7 +289,7 @@ def test_given_a_thirty_day_seconds_path_wait_when_it_runs_then_it_returns_at_on
     )
 
     assert execution["status"] == "SUCCEEDED"
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 120  # not a speed check: the 30 days were not slept
     assert engine.waits == [RecordedDelay("wait", "Only", execution["executionArn"], THIRTY_DAYS)]
 
 

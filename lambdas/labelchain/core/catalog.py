@@ -2,7 +2,7 @@
 
 Only the four built-in task types that support automated data labeling are offered. Everything the
 request builder, the validator, the UI templates and the output parser need to know about a type
-lives in its ``TaskTypeSpec`` (see ground-truth-facts.md for the sources).
+lives in its ``TaskTypeSpec`` (docs/GROUND_TRUTH.md, "Quotas and limits", gives the sources).
 """
 
 from __future__ import annotations

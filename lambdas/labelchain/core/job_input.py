@@ -1,7 +1,8 @@
 """The LabelingJob execution input: one pydantic model, validated before anything is created.
 
 Every rule that can be checked without AWS is checked here, against the API limits in
-ground-truth-facts.md, so a bad input fails with a message naming the field and what is allowed.
+docs/GROUND_TRUTH.md ("The request, field by field", "Quotas and limits"), so a bad input fails with a
+message naming the field and what is allowed.
 Rules that need AWS (the manifest's content, the initial model) are checked by the create-job
 service before its first SageMaker call. docs/INPUT.md documents every field with an example.
 """

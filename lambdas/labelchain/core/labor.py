@@ -3,7 +3,7 @@
 Ground Truth writes every worker's answer to
 ``<S3OutputPath><job>/annotations/worker-response/iteration-<N>/<datasetObjectId>/<timestamp>.json``,
 a JSON object ``{"answers": [{"workerId", "acceptanceTime", "submissionTime", "timeSpentInSeconds",
-"answerContent", "workerMetadata"}, …]}`` (ground-truth-facts.md). Rules:
+"answerContent", "workerMetadata"}, …]}`` (docs/GROUND_TRUTH.md, "What a finished job leaves in S3"). Rules:
 
 * an answer's time is ``timeSpentInSeconds``; without it, ``submissionTime - acceptanceTime``; an answer
   with neither, or with a negative or non-finite time, is counted as *time unknown* (never a crash);

@@ -1,6 +1,7 @@
 """The files a finished labeling job leaves in S3, and what each one counts.
 
-Ground Truth writes its output under ``<S3OutputPath><job-name>/`` (ground-truth-facts.md). An S3
+Ground Truth writes its output under ``<S3OutputPath><job-name>/`` (docs/GROUND_TRUTH.md, "What a
+finished job leaves in S3"). An S3
 adapter lists the keys, keeps those ``classify_output_key`` recognises (``SUMMARIZED_KINDS`` are the
 ones worth downloading) and streams each as byte chunks into the counters here, or all of them into
 ``output_summary.summarize_output``. Files are streamed, never loaded whole.
