@@ -16,7 +16,11 @@ from typing import Any
 import pytest
 
 from infra.application import PROJECT_ROOT
+from infra.functions import FINALIZING_SPECS, FunctionSpec
+from labelchain.adapters.sagemaker import LabelingJobDescription
 from labelchain.core import s3_layout
+from labelchain.core.records import JobRecord
+from labelchain.services.record_metrics import output_key_prefix_of
 from tests.infra.conftest import CloudAssembly, as_list
 
 pytestmark = pytest.mark.infra
@@ -33,6 +37,7 @@ WRITES = ("s3:Put", "s3:Delete", "s3:Abort")
 PROJECT = EXECUTION = "labelchain-x"
 """Names that start with the resource prefix: the hardest case for the Ground Truth role's grant."""
 JOB_NAME = "labelchain-x-initial"
+OUTPUT_BUCKET_NAME = "labelchain-output"
 
 
 def _role_ids(assembly: CloudAssembly) -> dict[str, str]:
@@ -135,15 +140,40 @@ def test_only_the_writers_may_write_objects(assembly: CloudAssembly) -> None:
     assert {role for role in _role_ids(assembly) if _write_patterns(assembly, role)} == writers
 
 
-def test_finalizing_reads_cover_ground_truth_output_but_not_reports(assembly: CloudAssembly) -> None:
-    output = _bucket(assembly, "StorageOutputBucket")
-    statements = assembly.function_role_statements("labelchain-finalize-job")
-    reads = {(bucket, pattern) for _, bucket, pattern in _object_grants(statements)}
-    report = f"{s3_layout.report_prefix(PROJECT, EXECUTION)}report.json"
-    job_output = f"{s3_layout.job_output_key_prefix(PROJECT, JOB_NAME)}manifests/output/output.manifest"
+def _listable_prefixes(statements: list[dict[str, Any]]) -> set[str]:
+    return {
+        value
+        for statement in statements
+        if "s3:ListBucket" in as_list(statement["Action"])
+        for condition in statement.get("Condition", {}).values()
+        for value in as_list(condition.get("s3:prefix", []))
+    }
 
-    assert _granted(reads, output, job_output)
-    assert not _granted(reads, output, report)
+
+@pytest.mark.parametrize("spec", FINALIZING_SPECS, ids=lambda spec: spec.name_suffix)
+def test_every_finalizing_role_may_list_and_read_the_output_prefix_finalize_computes(
+    assembly: CloudAssembly, spec: FunctionSpec
+) -> None:
+    """What ``record_metrics.output_key_prefix_of`` lists for a job of this layout is allowed by each
+    finalizing role's ``s3:prefix`` condition and its GetObject grant; a report is not readable, and a
+    job from before the ``jobs/`` move may not be listed (Finalize then still seals the record:
+    tests/integration/test_finalize_and_failure.py)."""
+    output = _bucket(assembly, "StorageOutputBucket")
+    statements = assembly.function_role_statements(f"labelchain-{spec.name_suffix}")
+    reads = {(bucket, pattern) for _, bucket, pattern in _object_grants(statements)}
+    output_manifest = f"{s3_layout.job_output_key_prefix(PROJECT, JOB_NAME)}manifests/output/output.manifest"
+    record = JobRecord.model_construct(project=PROJECT, job_name=JOB_NAME)
+    described = LabelingJobDescription.model_construct(
+        output_manifest_uri=s3_layout.s3_uri(OUTPUT_BUCKET_NAME, output_manifest)
+    )
+    listed = output_key_prefix_of(record, described, OUTPUT_BUCKET_NAME)
+    old_layout = f"{PROJECT}/{JOB_NAME}/"
+
+    assert listed == s3_layout.job_output_key_prefix(PROJECT, JOB_NAME)
+    assert any(fnmatchcase(listed, pattern) for pattern in _listable_prefixes(statements))
+    assert not any(fnmatchcase(old_layout, pattern) for pattern in _listable_prefixes(statements))
+    assert _granted(reads, output, output_manifest)
+    assert not _granted(reads, output, f"{s3_layout.report_prefix(PROJECT, EXECUTION)}report.json")
 
 
 LITERAL_PREFIX = re.compile("|".join(re.escape(prefix) for prefix in LAYOUT_PREFIXES))

@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ParamValidationError
+from botocore.exceptions import ClientError, ParamValidationError
 from botocore.stub import Stubber
 
 from labelchain.adapters.sagemaker import LabelingJobDescription, LabelingJobs
@@ -214,18 +214,20 @@ def test_a_private_teams_labor_is_its_worker_time_from_the_output_at_its_hourly_
     ]
 
 
+PRIVATE_WORKFORCE = {
+    "kind": "private",
+    "workteam_arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/birders",
+    "workers_per_object": 1,
+}
+
+
 def test_a_job_started_before_the_output_moved_under_jobs_is_read_where_its_output_manifest_is(
     world: World,
 ) -> None:
     """Given a private team's job whose output Ground Truth wrote under ``birds/<job>/`` (the layout
     before ``jobs/``), as DescribeLabelingJob's output manifest says, when the job is finalized, then its
     worker time is read from there."""
-    workforce = {
-        "kind": "private",
-        "workteam_arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/birders",
-        "workers_per_object": 1,
-    }
-    world.store.create_job(job_record(PRIVATE_JOB, workforce=workforce))
+    world.store.create_job(job_record(PRIVATE_JOB, workforce=PRIVATE_WORKFORCE))
     earlier = f"birds/{PRIVATE_JOB}/"
     answer = {"workerId": "private.us-east-1.a", "timeSpentInSeconds": 1800, "answerContent": {}}
     put_worker_response(world, 1, 0, json.dumps({"answers": [answer]}).encode(), job_prefix=earlier)
@@ -237,6 +239,35 @@ def test_a_job_started_before_the_output_moved_under_jobs_is_read_where_its_outp
     cost = stored(world, PRIVATE_JOB).cost
     assert cost is not None
     assert cost.worker_seconds == Decimal(1800)
+
+
+def test_a_job_whose_output_may_not_be_listed_is_still_sealed_with_its_cost(world: World) -> None:
+    """Given a job whose output manifest is outside ``jobs/`` (a job started before the output moved), and
+    S3 refusing to list there (as the finalizing roles' ``s3:prefix`` condition ``jobs/*`` makes AWS do),
+    when the job is finalized, then its record is still sealed with its cost and says why worker time is
+    unknown (moto does not enforce IAM: a botocore hook answers AccessDenied as S3 would)."""
+    world.store.create_job(job_record(PRIVATE_JOB, workforce=PRIVATE_WORKFORCE))
+    earlier = f"birds/{PRIVATE_JOB}/"
+    output_manifest = s3_uri(TEST_SETTINGS.output_bucket, f"{earlier}manifests/output/output.manifest")
+    sagemaker_reports(world, "Completed", PRIVATE_JOB, human=1, machine=0, output_uri=output_manifest)
+
+    def refuse_outside_jobs(params: dict[str, Any], **_: Any) -> None:
+        if not params.get("Prefix", "").startswith("jobs/"):
+            error = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}
+            raise ClientError({**error, "ResponseMetadata": {"HTTPStatusCode": 403}}, "ListObjectsV2")
+
+    events = world.runtime.objects.client.meta.events
+    events.register("provide-client-params.s3.ListObjectsV2", refuse_outside_jobs)
+    try:
+        finalize_job(PRIVATE_JOB, world.runtime)
+    finally:
+        events.unregister("provide-client-params.s3.ListObjectsV2", refuse_outside_jobs)
+
+    record = stored(world, PRIVATE_JOB)
+    assert record.finalized_at is not None
+    assert record.cost is not None
+    assert "output not parsed: worker time is unknown" in record.cost.notes
+    assert any("listing refused (AccessDenied)" in note for note in record.cross_check), record.cross_check
 
 
 def test_finalizing_again_returns_the_same_result_and_writes_nothing(world: World) -> None:

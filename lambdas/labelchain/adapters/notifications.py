@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -20,11 +21,14 @@ class Notifications:
             raise TypeError("pass either a client or a client_factory")
         self._client = client
         self._client_factory = client_factory
+        self._creating = threading.Lock()  # the reconciler notifies from several threads
 
     @property
     def client(self) -> Any:
         if self._client is None and self._client_factory is not None:
-            self._client = self._client_factory()
+            with self._creating:
+                if self._client is None:
+                    self._client = self._client_factory()
         return self._client
 
     def publish(self, transition: Transition, notification: JobNotification, job_arn: str | None) -> None:

@@ -174,9 +174,14 @@ class ObjectStore:
         return s3_uri(bucket, key)
 
     def list_keys(self, bucket: str, prefix: str) -> Iterator[str]:
-        """Every key under a prefix, page by page."""
+        """Every key under a prefix, page by page; ``ObjectMissing`` if the prefix may not be listed
+        (AccessDenied: e.g. output outside the ``jobs/`` prefix the finalizing roles may list)."""
         paginator = self._client.get_paginator("list_objects_v2")
-        with aws_call("S3", "ListObjectsV2"):
+        denied = dict.fromkeys(
+            ("AccessDenied", "403"),
+            lambda exc: ObjectMissing(f"s3://{bucket}/{prefix}: listing refused ({error_code(exc)})"),
+        )
+        with aws_call("S3", "ListObjectsV2", denied):
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
                     yield str(item["Key"])
