@@ -307,6 +307,20 @@ def test_an_invalid_experiment_input_is_refused_before_the_manifest_is_read(worl
     assert world.requests == []
 
 
+@pytest.mark.parametrize("name", [".", ".."])
+def test_an_execution_named_dot_or_dot_dot_is_refused_before_anything_is_written(
+    world: World, name: str
+) -> None:
+    world.put_manifest(manifest_lines(2500))
+    event = PrepareDatasetEvent(
+        input=experiment_input(), execution=EXECUTION.model_copy(update={"name": name})
+    )
+
+    with pytest.raises(InvalidJobInput, match=r"^execution name: .* cannot name an experiment"):
+        prepare_dataset(event, world.runtime)
+    assert world.keys_under_parts_prefix() == []
+
+
 def test_a_missing_manifest_is_not_found(world: World) -> None:
     with pytest.raises(
         ManifestNotFound, match=re.escape(f"manifest: s3://{DATA_BUCKET}/birds/none.manifest cannot be read")

@@ -186,6 +186,12 @@ def prepare_dataset(event: PrepareDatasetEvent, runtime: Runtime) -> PrepareData
     spec = spec_for(experiment.job_input(PLACEHOLDER_MANIFEST).task.type)
     data_bucket = runtime.settings.data_bucket
     bucket, key = manifest_location(experiment.manifest, data_bucket)
+    if event.execution.name in {".", ".."}:
+        raise InvalidJobInput(
+            f"execution name: {event.execution.name!r} cannot name an experiment: its manifest parts are "
+            "stored under labelchain/experiments/<project>/<execution name>/, and a '.' or '..' key segment "
+            "is refused as a job's manifest; start the execution with another name"
+        )
     keys = [
         experiment_part_key(experiment.project, event.execution.name, part, experiment.split.parts)
         for part in range(1, experiment.split.parts + 1)
