@@ -89,7 +89,7 @@ def run_reconciler() -> dict[str, Any]:
     return result
 
 
-def wait_until_waiting(runtime: Runtime, job_name: str, timeout_seconds: float = 10.0) -> JobRecord:
+def wait_until_waiting(runtime: Runtime, job_name: str, timeout_seconds: float = 120.0) -> JobRecord:
     """Block until the execution's WaitForJob has stored its task token on the job record."""
     deadline = time.monotonic() + timeout_seconds
     while True:
@@ -100,7 +100,7 @@ def wait_until_waiting(runtime: Runtime, job_name: str, timeout_seconds: float =
         time.sleep(0.01)
 
 
-def wait_for_execution_status(execution_arn: str, status: str, timeout_seconds: float = 10.0) -> None:
+def wait_for_execution_status(execution_arn: str, status: str, timeout_seconds: float = 120.0) -> None:
     client = boto3.client("stepfunctions", region_name=REGION)
     deadline = time.monotonic() + timeout_seconds
     while client.describe_execution(executionArn=execution_arn)["status"] != status:
