@@ -108,7 +108,7 @@ def job_of(stack: LocalStack, execution_name: str) -> str:
     return job_name_for_execution(get_runtime().settings.resource_prefix, execution_name, arn)
 
 
-def record_when(name: str, condition: Callable[[JobRecord], object], timeout: float = 30.0) -> JobRecord:
+def record_when(name: str, condition: Callable[[JobRecord], object], timeout: float = 120.0) -> JobRecord:
     deadline = time.monotonic() + timeout
     while True:
         record = get_runtime().store.get_job(name)

@@ -48,7 +48,7 @@ def s3() -> Iterator[Any]:
         server.stop()
 
 
-def wait_until_ended(sagemaker: Any, name: str, timeout: float = 20.0) -> tuple[dict[str, Any], float]:
+def wait_until_ended(sagemaker: Any, name: str, timeout: float = 120.0) -> tuple[dict[str, Any], float]:
     """Poll until the job ends; returns its description and how long the ending Describe took."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -46,7 +46,7 @@ from tests.emulator import (
 DEFAULTS = SimulationParams()
 SMALL_MANIFEST = f"s3://{DATA_BUCKET}/birds/small.manifest"
 """Ten objects, labeled by humans in one batch: InProgress at 600 s, Completed at 1,770 s."""
-TIMEOUT = 5.0
+TIMEOUT = 60.0
 WATCHER_THREAD = "ground-truth-emulator-events"
 
 
