@@ -45,7 +45,6 @@ from tests.support.aws import (
     empty_account,
     make_runtime,
     manifest_lines,
-    moto_account,
 )
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bird-bounding-box.json"
@@ -95,13 +94,6 @@ class World:
     def table_items(self) -> list[dict[str, Any]]:
         items = self.dynamodb.scan(TableName=TEST_SETTINGS.table_name)["Items"]
         return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
-
-
-@pytest.fixture(scope="module")
-def aws() -> Iterator[tuple[Any, Any, Any]]:
-    """One moto account for the module (starting moto per case would dominate the run time)."""
-    with moto_account() as (s3, dynamodb, sagemaker):
-        yield s3, dynamodb, sagemaker
 
 
 @pytest.fixture

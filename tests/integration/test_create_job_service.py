@@ -37,7 +37,6 @@ from tests.support.aws import (
     empty_account,
     make_runtime,
     manifest_lines,
-    moto_account,
 )
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bird-bounding-box.json"
@@ -76,12 +75,6 @@ class World:
         """Body and content type of an object in the data bucket."""
         response = self.s3.get_object(Bucket=TEST_SETTINGS.data_bucket, Key=key)
         return response["Body"].read().decode(), response["ContentType"]
-
-
-@pytest.fixture(scope="module")
-def aws() -> Iterator[tuple[Any, Any, Any]]:
-    with moto_account() as (s3, dynamodb, sagemaker):
-        yield s3, dynamodb, sagemaker
 
 
 @pytest.fixture

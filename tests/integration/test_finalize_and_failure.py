@@ -40,7 +40,6 @@ from tests.support.aws import (
     bird_job_record,
     describe_response,
     make_runtime,
-    moto_account,
 )
 
 JOB = "labelchain-birds-half-a-0a1b2c3d"
@@ -76,12 +75,6 @@ class World:
 
     def forget_requests(self) -> None:
         self.requests.clear()
-
-
-@pytest.fixture(scope="module")
-def aws() -> Iterator[tuple[Any, Any, Any]]:
-    with moto_account() as (s3, dynamodb, sagemaker):
-        yield s3, dynamodb, sagemaker
 
 
 @pytest.fixture

@@ -34,7 +34,6 @@ from tests.support.aws import (
     FixedClock,
     make_runtime,
     manifest_lines,
-    moto_account,
 )
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "experiment-birds.json"
@@ -93,12 +92,6 @@ class World:
                 )
 
         self.s3.meta.events.register(f"before-call.s3.{operation}", maybe_fail, unique_id="test-failure")
-
-
-@pytest.fixture(scope="module")
-def aws() -> Iterator[tuple[Any, Any, Any]]:
-    with moto_account() as (s3, dynamodb, sagemaker):
-        yield s3, dynamodb, sagemaker
 
 
 @pytest.fixture

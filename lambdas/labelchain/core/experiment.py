@@ -13,9 +13,8 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from labelchain.core.job_input import S3_URI_PATTERN, JobInput, describe_validation_error
+from labelchain.core.job_input import S3_URI_PATTERN, JobInput, ProjectName, describe_validation_error
 from labelchain.core.models import StrictModel
-from labelchain.core.s3_layout import reserved_project_problem
 from labelchain.errors import InvalidJobInput
 
 EXECUTION_NAME_MAX = 80
@@ -48,18 +47,11 @@ class SplitSpec(StrictModel):
 class ExperimentInput(StrictModel):
     """The Experiment state machine's execution input (docs/EXPERIMENT.md)."""
 
-    project: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9](-?[a-z0-9])*$")
+    project: ProjectName
     manifest: str = Field(pattern=S3_URI_PATTERN, max_length=1024)
     split: SplitSpec = Field(default_factory=SplitSpec)
     job: dict[str, Any]
     """Every LabelingJob input field except project, manifest, initial_model and when_no_model."""
-
-    @field_validator("project")
-    @classmethod
-    def _project_not_reserved(cls, project: str) -> str:
-        if (reserved := reserved_project_problem(project)) is not None:
-            raise ValueError(reserved)
-        return project
 
     @field_validator("job")
     @classmethod

@@ -22,6 +22,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -80,6 +81,24 @@ Keyword = Annotated[
 ]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=256), AfterValidator(normalised_label)]
 """NFC-normalised, without control, bidirectional or zero-width characters (core/strict_input.py)."""
+
+
+def _not_reserved(project: str) -> str:
+    if (reserved := reserved_project_problem(project)) is not None:
+        raise ValueError(reserved)
+    return project
+
+
+ProjectNameShape = Annotated[
+    str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9](-?[a-z0-9])*$")
+]
+"""What a project name looks like (it is a key segment in S3 and in the table)."""
+PROJECT_NAME_SHAPE: TypeAdapter[str] = TypeAdapter(ProjectNameShape)
+"""Checks the shape alone, for callers that word their own message (trigger keys, project settings) and
+check the reserved names after it."""
+ProjectName = Annotated[ProjectNameShape, AfterValidator(_not_reserved)]
+"""A project name that is not reserved (``core.s3_layout.RESERVED_PROJECT_NAMES``): one rule for the job
+input, the experiment input and project settings."""
 
 
 def refuse_liquid_markup(text: str) -> str:
@@ -236,7 +255,7 @@ class JobInput(BaseModel):
     """The execution input of the LabelingJob state machine (see docs/INPUT.md)."""
 
     model_config = _Strict
-    project: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9](-?[a-z0-9])*$")
+    project: ProjectName
     manifest: str = Field(pattern=S3_URI_PATTERN, max_length=1024)
     manifest_version: str | None = Field(
         default=None, min_length=1, max_length=1024, pattern=r"^[A-Za-z0-9._+/=-]+$"
@@ -289,13 +308,6 @@ class JobInput(BaseModel):
         if value.endswith("/"):
             raise ValueError("must name a manifest object, not a prefix (got a trailing '/')")
         return value
-
-    @field_validator("project")
-    @classmethod
-    def _project_not_reserved(cls, project: str) -> str:
-        if (reserved := reserved_project_problem(project)) is not None:
-            raise ValueError(reserved)
-        return project
 
     @field_validator("tags")
     @classmethod

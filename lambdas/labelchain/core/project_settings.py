@@ -17,13 +17,14 @@ import json
 import math
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import Field, StrictInt, TypeAdapter, ValidationError, field_validator
 
 from labelchain.core.job_input import (
     MAX_BUDGET_USD,
     PATTERN_MEANINGS,
+    PROJECT_NAME_SHAPE,
     JobInput,
     describe_validation_error,
     parse_job_input,
@@ -47,8 +48,6 @@ SAMPLE_MANIFEST_URI = "s3://settings-check/incoming/project/batch.manifest"
 """Stands in for the upload when a settings document is checked on its own (``put``): never stored."""
 
 
-_PROJECT_NAME: TypeAdapter[str] = TypeAdapter(Annotated[str, JobInput.model_fields["project"]])
-"""JobInput's own project rule, so a project is accepted exactly when the console would accept it."""
 _AUTO_LABELING: TypeAdapter[bool] = TypeAdapter(bool)
 
 
@@ -124,7 +123,7 @@ def _where(project: str) -> str:
 def check_project_name(project: str) -> str:
     """``project`` if it follows JobInput's project rule and is not reserved; else ``InvalidJobInput``."""
     try:
-        checked = _PROJECT_NAME.validate_python(project)
+        checked = PROJECT_NAME_SHAPE.validate_python(project)
     except ValidationError:
         raise InvalidJobInput(f"project: expected {PATTERN_MEANINGS['project']}, got {project!r}") from None
     if (reserved := reserved_project_problem(checked)) is not None:

@@ -17,17 +17,16 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import (
     Field,
-    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from labelchain.core.job_input import PATTERN_MEANINGS, JobInput
+from labelchain.core.job_input import PATTERN_MEANINGS, PROJECT_NAME_SHAPE, JobInput
 from labelchain.core.models import StrictModel
 from labelchain.core.s3_layout import (
     INCOMING_MANIFEST_PATTERN,
@@ -46,8 +45,6 @@ MAX_MANIFEST_URI_LENGTH = 1024
 _BATCH_PATH = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 """Characters that read the same URL-encoded or not: S3's classic notifications URL-encode keys,
 so a batch name limited to these arrives identically however S3 and EventBridge deliver it."""
-_PROJECT_NAME: TypeAdapter[str] = TypeAdapter(Annotated[str, JobInput.model_fields["project"]])
-"""JobInput's own project rule, so a folder name is accepted exactly when the console would be."""
 _MISSING_MARKERS = frozenset({"", "null"})
 """Values that mean "no version": an empty substitution, and S3's ``null`` version of objects
 written while versioning was off (every such upload of a key shares it)."""
@@ -205,7 +202,7 @@ def parse_manifest_key(key: str, bucket: str) -> TriggeredManifest:
     if not key.startswith(INCOMING_PREFIX) or not project or not batch:
         raise InvalidJobInput(f"trigger.key: {_EXPECTED_SHAPE}; got {key!r}")
     try:
-        _PROJECT_NAME.validate_python(project)
+        PROJECT_NAME_SHAPE.validate_python(project)
     except ValidationError:
         raise InvalidJobInput(
             f"trigger.key: the folder after {INCOMING_PREFIX} names the project and must be "
