@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 STACK := LabelChain
 CDK_FLAGS := --no-notices --no-version-reporting
 
-.PHONY: help setup lambda-deps lint typecheck test test-fast coverage-report synth demo deploy destroy bench clean
+.PHONY: help setup lambda-deps lint typecheck test test-fast coverage-report synth demo deploy destroy bench bench-venv clean
 
 help:
 	@echo "make demo    run AWS's seed experiment offline (moto + simulated Ground Truth), about a minute"
@@ -109,7 +109,23 @@ BENCH_RUNS := \
 	"queue_burst.py --calibrated-jobs --batches 10 --quota 1" \
 	"demo_run.py"
 
-bench: setup
+# The Lambda runtime's Python with the runtime packages requirements.txt pins (boto3, Powertools, pydantic,
+# ...), for bench/cold_init.py: bytecode is only used by the interpreter version that wrote it, so the
+# cold start is measured on the runtime's own version. infra/lambda_code.py finds the interpreter.
+BENCH_VENV := build/venv-lambda
+LAMBDA_RUNTIME_PACKAGES := ^(boto3|botocore|aws-lambda-powertools|aws-xray-sdk|pydantic|nh3)==
+
+bench-venv: $(BENCH_VENV)/.installed
+
+$(BENCH_VENV)/.installed: requirements.txt $(VENV)/.installed
+	@interpreter="$$(python -c 'from infra.lambda_code import find_lambda_python as f; print(f() or "")')"; \
+	if [ -z "$$interpreter" ]; then echo "no Python of the Lambda runtime's version found (set LABELCHAIN_LAMBDA_PYTHON)"; exit 1; fi; \
+	rm -rf $(BENCH_VENV) && "$$interpreter" -m venv $(BENCH_VENV)
+	grep -E '$(LAMBDA_RUNTIME_PACKAGES)' requirements.txt > $(BENCH_VENV)/requirements.txt
+	$(BENCH_VENV)/bin/pip install --quiet -r $(BENCH_VENV)/requirements.txt
+	touch $@
+
+bench: setup bench-venv
 	@failed=""; for run in $(BENCH_RUNS); do \
 		echo "== python bench/$$run"; \
 		python bench/$$run || failed="$$failed\n  bench/$$run"; \
@@ -118,4 +134,4 @@ bench: setup
 	if [ -n "$$failed" ]; then echo -e "FAIL or error in:$$failed"; exit 1; fi
 
 clean:
-	rm -rf cdk.out demo-output build/coverage .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out demo-output build/coverage build/lambda-code .pytest_cache .mypy_cache .ruff_cache

@@ -1,11 +1,11 @@
 """The LabelChain Lambdas, built by one factory so runtime, architecture, layer, logging, tracing and
 environment cannot drift between them, each with its own role holding only what that function calls.
 
-Every function runs the same asset (the ``lambdas/`` directory, i.e. the ``labelchain`` package, no Docker
-bundling) on Python 3.13/arm64 with two layers — the managed Powertools layer and LabelChain's own
-dependency layer (``build/lambda-deps``, filled by ``make setup``) — JSON logs into its own log group
-encrypted with the stack key, active X-Ray tracing, and the environment contract of
-``labelchain.settings.ENVIRONMENT_VARIABLES``.
+Every function runs the same asset (the ``labelchain`` package from ``lambdas/`` with its bytecode compiled
+for the runtime, built by ``infra.lambda_code``, no Docker) on Python 3.13/arm64 with two layers — the
+managed Powertools layer and LabelChain's own dependency layer (``build/lambda-deps``, filled by
+``make setup``) — JSON logs into its own log group encrypted with the stack key, active X-Ray tracing, and
+the environment contract of ``labelchain.settings.ENVIRONMENT_VARIABLES``.
 
 What each role may do is granted in ``infra.function_permissions``, beside each grant's reason.
 """
@@ -28,6 +28,7 @@ from constructs import Construct
 
 from infra.cfn_hygiene import depend_on_role_policy_only
 from infra.config import DeploymentConfig
+from infra.lambda_code import LAMBDA_ASSET_EXCLUDES, LAMBDA_RUNTIME, PROJECT_ROOT, lambda_code
 from infra.nag import acknowledge, wildcard_finding
 from labelchain.core import s3_layout
 from labelchain.settings import (
@@ -37,20 +38,8 @@ from labelchain.settings import (
     ENVIRONMENT_VARIABLES,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LAMBDA_SOURCE_DIR = PROJECT_ROOT / "lambdas"
 LAMBDA_DEPS_DIR = PROJECT_ROOT / "build" / "lambda-deps"
 """The dependency layer's content: ``python/`` holds the packages (nh3, …) built for arm64/Python 3.13."""
-LAMBDA_ASSET_EXCLUDES = [
-    "**/tests",
-    "**/__pycache__",
-    "**/*.pyc",
-    "**/.pytest_cache",
-    "**/.mypy_cache",
-    "**/.ruff_cache",
-    "**/*.egg-info",
-    "**/.DS_Store",
-]
 HANDLER_PACKAGE = "labelchain.handlers"
 KEY_USE_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*")
 """Use of the stack key by a function: DynamoDB items of the table, SSE-KMS objects it writes (S3 asks
@@ -59,7 +48,7 @@ for a data key on upload and decrypts it for multipart and copies). CDK's ``gran
 where nothing uploads in parts, or S3 object-lock actions (CDK's ``grant_put`` would add them)."""
 
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
-POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python313-arm64"
+POWERTOOLS_LAYER_NAME = f"AWSLambdaPowertoolsPythonV3-{LAMBDA_RUNTIME.name.replace('.', '')}-arm64"
 POWERTOOLS_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "labelchain",
     "POWERTOOLS_METRICS_NAMESPACE": "LabelChain",
@@ -100,8 +89,8 @@ def powertools_version(requirements: Path = REQUIREMENTS_TXT) -> str:
 
 
 def powertools_ssm_parameter(version: str) -> str:
-    """AWS's public SSM parameter holding the layer ARN of one Powertools release (arm64, 3.13)."""
-    return f"/aws/service/powertools/python/arm64/python3.13/{version}"
+    """AWS's public SSM parameter holding the layer ARN of one Powertools release (arm64, the runtime's)."""
+    return f"/aws/service/powertools/python/arm64/{LAMBDA_RUNTIME.name}/{version}"
 
 
 def powertools_layer_arn(layer_version: int) -> str:
@@ -280,7 +269,7 @@ class LabelChainFunctions(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
-        self._code = lambda_.Code.from_asset(str(LAMBDA_SOURCE_DIR), exclude=LAMBDA_ASSET_EXCLUDES)
+        self._code = lambda_code(self)
         layer_arn = (
             # Resolved by CloudFormation at deploy time (a dynamic SSM parameter): no AWS call at synth.
             ssm.StringParameter.value_for_string_parameter(
@@ -295,7 +284,7 @@ class LabelChainFunctions(Construct):
                 self,
                 "DependenciesLayer",
                 code=lambda_dependencies_code(),
-                compatible_runtimes=[lambda_.Runtime.PYTHON_3_13],
+                compatible_runtimes=[LAMBDA_RUNTIME],
                 compatible_architectures=[lambda_.Architecture.ARM_64],
                 description="LabelChain: runtime dependencies beyond Powertools (build/lambda-deps)",
             ),
@@ -383,7 +372,7 @@ class LabelChainFunctions(Construct):
             spec.construct_id,
             function_name=f"{self._config.resource_prefix}-{spec.name_suffix}",
             description=f"LabelChain: {spec.description}",
-            runtime=lambda_.Runtime.PYTHON_3_13,
+            runtime=LAMBDA_RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             code=self._code,
             handler=spec.handler,
@@ -406,8 +395,8 @@ class LabelChainFunctions(Construct):
         acknowledge(
             function,
             "AwsSolutions-L1",
-            "Pinned to python3.13 on purpose: the functions import Powertools from the managed layer "
-            f"{POWERTOOLS_LAYER_NAME}, built for exactly this runtime; the runtime and the layer move "
+            f"Pinned to {LAMBDA_RUNTIME.name} on purpose: the functions import Powertools from the managed "
+            f"layer {POWERTOOLS_LAYER_NAME}, built for exactly this runtime; the runtime and the layer move "
             "together in one reviewed change.",
         )
         self.roles[spec.construct_id] = role

@@ -35,6 +35,7 @@ from labelchain.core.arns import (
 )
 from labelchain.core.catalog import TaskType, spec_for
 from labelchain.core.instructions_html import refuse_unsafe_html
+from labelchain.core.models import StrictModel
 from labelchain.core.prices import PriceOverrides
 from labelchain.core.s3_layout import reserved_project_problem
 from labelchain.core.strict_input import (
@@ -75,7 +76,13 @@ RESERVED_TAG_PREFIXES = ("aws:", "labelchain:")
 MAX_USER_TAGS = 40
 CONTENT_CLASSIFIERS = ("FreeOfPersonallyIdentifiableInformation", "FreeOfAdultContent")
 
-_Strict = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+class _JobInputPart(StrictModel):
+    """A part of the job input: strict, and surrounding whitespace of every string is stripped."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+
 Keyword = Annotated[
     str, StringConstraints(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9]+( [A-Za-z0-9]+)*$")
 ]
@@ -110,14 +117,13 @@ def refuse_liquid_markup(text: str) -> str:
     return text
 
 
-class WorkerInstructions(BaseModel):
+class WorkerInstructions(_JobInputPart):
     """What workers read: a short summary beside the task and the full instructions behind a link.
 
     Both are HTML placed in a Liquid template, so Liquid markup (``{{``, ``{%``) is refused: it would
     be evaluated by Ground Truth when it renders the task, not shown to the worker.
     """
 
-    model_config = _Strict
     short: str = Field(min_length=1, max_length=2000)
     full: str = Field(min_length=1, max_length=20_000)
 
@@ -131,10 +137,9 @@ class WorkerInstructions(BaseModel):
         return refuse_unsafe_html(text)
 
 
-class TaskSpec(BaseModel):
+class TaskSpec(_JobInputPart):
     """What to label and how workers see it."""
 
-    model_config = _Strict
     type: TaskType
     labels: list[Label] = Field(min_length=1)
     label_attribute: str = Field(min_length=1, max_length=127, pattern=NAME_PATTERN)
@@ -191,19 +196,17 @@ class TaskSpec(BaseModel):
         return self
 
 
-class PrivateWorkforce(BaseModel):
+class PrivateWorkforce(_JobInputPart):
     """A private work team: your own people (their labor is your cost; no per-object price)."""
 
-    model_config = _Strict
     kind: Literal["private"]
     workteam_arn: str = Field(pattern=PRIVATE_WORKTEAM_ARN_PATTERN, max_length=256)
     workers_per_object: StrictInt = Field(ge=1, le=9)
 
 
-class VendorWorkforce(BaseModel):
+class VendorWorkforce(_JobInputPart):
     """A vendor work team from AWS Marketplace, paid the vendor's price per human-labeled object."""
 
-    model_config = _Strict
     kind: Literal["vendor"]
     workteam_arn: str = Field(pattern=VENDOR_WORKTEAM_ARN_PATTERN, max_length=256)
     workers_per_object: StrictInt = Field(ge=1, le=9)
@@ -216,27 +219,24 @@ TeamWorkforce = PrivateWorkforce | VendorWorkforce
 Workforce = Annotated[TeamWorkforce, Field(discriminator="kind")]
 
 
-class JobModelReference(BaseModel):
+class JobModelReference(_JobInputPart):
     """Seed with the final model of an earlier LabelChain job, by job name."""
 
-    model_config = _Strict
     job: str = Field(min_length=1, max_length=63, pattern=NAME_PATTERN)
 
 
-class ArnModelReference(BaseModel):
+class ArnModelReference(_JobInputPart):
     """Seed with a model ARN (a FinalActiveLearningModelArn from any earlier job)."""
 
-    model_config = _Strict
     arn: str = Field(min_length=20, max_length=2048, pattern=MODEL_ARN_PATTERN)
 
 
 InitialModel = Literal["none", "latest"] | JobModelReference | ArnModelReference
 
 
-class StoppingConditions(BaseModel):
+class StoppingConditions(_JobInputPart):
     """Optional limits after which Ground Truth stops sending objects to people."""
 
-    model_config = _Strict
     max_human_labeled_objects: StrictInt | None = Field(default=None, ge=1, le=MAX_HUMAN_LABELED_OBJECTS)
     max_percentage_labeled: StrictInt | None = Field(default=None, ge=1, le=100)
 
@@ -251,10 +251,9 @@ MAX_BUDGET_USD = Decimal("1000000")
 """A budget above a million dollars for one labeling job is a typo, not a limit."""
 
 
-class JobInput(BaseModel):
+class JobInput(_JobInputPart):
     """The execution input of the LabelingJob state machine (see docs/INPUT.md)."""
 
-    model_config = _Strict
     project: ProjectName
     manifest: str = Field(pattern=S3_URI_PATTERN, max_length=1024)
     manifest_version: str | None = Field(

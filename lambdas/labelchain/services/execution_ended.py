@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Literal
 
 from aws_lambda_powertools import Logger
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from labelchain.core.experiment import ROLES, child_execution_name
 from labelchain.core.models import FrozenModel
@@ -44,8 +44,8 @@ EXECUTION_ARN = r"^arn:aws[a-z-]*:states:[a-z0-9-]{1,30}:\d{12}:execution:[^:\s]
 STATE_MACHINE_ARN = r"^arn:aws[a-z-]*:states:[a-z0-9-]{1,30}:\d{12}:stateMachine:[^:\s]{1,80}$"
 
 
-class ExecutionStatusDetail(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+class ExecutionStatusDetail(FrozenModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
     execution_arn: str = Field(alias="executionArn", pattern=EXECUTION_ARN)
     state_machine_arn: str = Field(alias="stateMachineArn", pattern=STATE_MACHINE_ARN)
     name: str = Field(min_length=1, max_length=80)
@@ -54,10 +54,10 @@ class ExecutionStatusDetail(BaseModel):
     cause: str | None = None
 
 
-class ExecutionStatusChange(BaseModel):
+class ExecutionStatusChange(FrozenModel):
     """The EventBridge event Step Functions sends when an execution changes status."""
 
-    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
     source: Literal["aws.states"]
     detail_type: Literal["Step Functions Execution Status Change"] = Field(alias="detail-type")
     detail: ExecutionStatusDetail

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from aws_lambda_powertools import Logger
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from labelchain.core.models import FrozenModel
 from labelchain.core.naming import LABELING_JOB_ARN, job_name_from_arn
@@ -25,15 +25,15 @@ logger = Logger(child=True)
 JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
 
 
-class JobStateChangeDetail(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+class JobStateChangeDetail(FrozenModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
     status: str = Field(alias="LabelingJobStatus")
 
 
-class JobStateChange(BaseModel):
+class JobStateChange(FrozenModel):
     """The EventBridge event SageMaker sends (the job ARN is only in ``resources[0]``)."""
 
-    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
     source: Literal["aws.sagemaker"]
     detail_type: Literal["SageMaker Ground Truth Labeling Job State Change"] = Field(alias="detail-type")
     account: str = Field(pattern=r"^\d{12}$")
