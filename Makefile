@@ -100,7 +100,7 @@ destroy: setup
 
 # Every benchmark runs (about 20 min on 2 cores); the target fails at the end if any printed a FAIL.
 BENCH_RUNS := \
-	"cold_init.py" \
+	"cold_init.py --instructions" \
 	"split_manifest.py" \
 	"lifecycle_history.py" \
 	"completion_latency.py" \
@@ -120,12 +120,16 @@ bench-venv: $(BENCH_VENV)/.installed
 $(BENCH_VENV)/.installed: requirements.txt $(VENV)/.installed
 	@interpreter="$$(python -c 'from infra.lambda_code import find_lambda_python as f; print(f() or "")')"; \
 	if [ -z "$$interpreter" ]; then echo "no Python of the Lambda runtime's version found (set LABELCHAIN_LAMBDA_PYTHON)"; exit 1; fi; \
+	case "$$(realpath -s -m "$$interpreter")" in "$(CURDIR)/$(BENCH_VENV)"/*) \
+		echo "LABELCHAIN_LAMBDA_PYTHON names $(BENCH_VENV)'s own interpreter; name the Python it was made from"; exit 1;; esac; \
 	rm -rf $(BENCH_VENV) && "$$interpreter" -m venv $(BENCH_VENV)
 	grep -E '$(LAMBDA_RUNTIME_PACKAGES)' requirements.txt > $(BENCH_VENV)/requirements.txt
 	$(BENCH_VENV)/bin/pip install --quiet -r $(BENCH_VENV)/requirements.txt
 	touch $@
 
-bench: setup bench-venv
+# Without a Python of the Lambda runtime's version, cold_init.py runs on the venv's Python (it says so).
+bench: setup
+	@$(MAKE) --no-print-directory bench-venv || echo "bench-venv failed: cold_init.py measures on $$(python -V)"
 	@failed=""; for run in $(BENCH_RUNS); do \
 		echo "== python bench/$$run"; \
 		python bench/$$run || failed="$$failed\n  bench/$$run"; \

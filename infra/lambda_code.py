@@ -44,13 +44,29 @@ LAMBDA_ASSET_EXCLUDES = [
     "**/.ruff_cache",
     "**/*.egg-info",
     "**/.DS_Store",
+    "**/._*",  # macOS AppleDouble files on non-HFS volumes: not Python, would not compile
 ]
 """What never goes from a source tree into an asset (all ``**/<name pattern>``)."""
 LAMBDA_PYTHON_VARIABLE = "LABELCHAIN_LAMBDA_PYTHON"
 """Names the interpreter that compiles the asset's bytecode (else ``python3.<minor>`` is looked for)."""
 NO_BYTECODE_WARNING_ID = "labelchain:no-lambda-bytecode"
-BUILD_RECIPE = f"compileall -p {LAMBDA_TASK_ROOT} --invalidation-mode unchecked-hash PYTHONHASHSEED=0"
-"""Part of every digest: a change of how the bytecode is made is a new build."""
+
+
+def compile_command(python: Path | str, directory: Path | str) -> list[str]:
+    """How the bytecode is made (run with ``PYTHONHASHSEED=0``): ``-s``/``-p`` put ``/var/task`` in place
+    of the build path in every code object; ``unchecked-hash`` pycs are used without a source check."""
+    return [
+        *(str(python), "-m", "compileall", "-q", "-j0", "-s", str(directory), "-p", LAMBDA_TASK_ROOT),
+        *("--invalidation-mode", "unchecked-hash", str(directory)),
+    ]
+
+
+BUILD_RECIPE = " ".join(compile_command("<python>", "<directory>")) + " PYTHONHASHSEED=0"
+"""Part of every digest, derived from the command itself: a change of how the bytecode is made is a new
+build."""
+SEAL_SUFFIX = ".sealed"
+"""``<digest>.sealed`` beside a build holds the digest of everything in it, bytecode included: a build
+that no longer matches it (edited, pycs deleted) is built again rather than shipped."""
 _PROBE = "import sys; print(sys.implementation.cache_tag); print(sys.version)"
 
 
@@ -127,7 +143,11 @@ def _candidates(environ: Mapping[str, str], required: str) -> list[Path]:
     versions = Path(environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
     release = re.compile(rf"{re.escape(required)}\.\d+")
     if versions.is_dir():
-        installs = sorted((d for d in versions.iterdir() if release.fullmatch(d.name)), reverse=True)
+        installs = sorted(
+            (d for d in versions.iterdir() if release.fullmatch(d.name)),
+            key=lambda d: tuple(int(part) for part in d.name.split(".")),
+            reverse=True,
+        )
         candidates.extend(d / "bin" / f"python{required}" for d in installs)
     return candidates
 
@@ -145,14 +165,26 @@ def asset_files(source: Path) -> list[Path]:
     return sorted(files)
 
 
-def _digest(source: Path, files: list[Path], compiler: str) -> str:
-    """Covers every file's relative path and bytes, the compiler's full version and ``BUILD_RECIPE``."""
-    digest = hashlib.sha256(f"{BUILD_RECIPE}\0{compiler}\0".encode())
+def _digest(root: Path, files: list[Path], header: str) -> str:
+    """Covers ``header`` and every file's relative path and bytes."""
+    digest = hashlib.sha256(f"{header}\0".encode())
     for relative in files:
-        content = (source / relative).read_bytes()
+        content = (root / relative).read_bytes()
         digest.update(f"{relative.as_posix()}\0{len(content)}\0".encode())
         digest.update(content)
     return digest.hexdigest()
+
+
+def _every_file(root: Path) -> list[Path]:
+    return sorted(path.relative_to(root) for path in root.rglob("*") if path.is_file())
+
+
+def _intact(build: Path) -> bool:
+    """The build exists and holds exactly what it held when it was made."""
+    seal = build.with_name(build.name + SEAL_SUFFIX)
+    if not (build.is_dir() and seal.is_file()):
+        return False
+    return seal.read_text() == _digest(build, _every_file(build), "sealed")
 
 
 def build_lambda_code(
@@ -160,44 +192,61 @@ def build_lambda_code(
 ) -> LambdaCodeBuild:
     """The asset directory for ``source``, with bytecode when ``python`` is given, built once per digest.
 
-    It is built in a temporary sibling and renamed into place, so a reader never sees half a build and
-    concurrent builders (pytest-xdist workers synthesizing at once) agree: the loser discards its copy.
+    The directory is named for the bytes it was built from, hashed from its own copy (a file saved while
+    the copy is made cannot give a build another tree's name). It is built in a temporary sibling, sealed
+    and renamed into place, so a reader never sees half a build and concurrent builders (pytest-xdist
+    workers synthesizing at once) agree: the loser discards its copy. A build that no longer matches its
+    seal is replaced.
     """
     probe = None if python is None else _probe(python, os.environ)
     if python is not None and probe is None:
         raise LambdaBytecodeFailed(f"{python} did not run, so it cannot compile the Lambda bytecode")
-    compiler = "source-only" if probe is None else probe[1]
+    header = f"{BUILD_RECIPE}\0{'source-only' if probe is None else probe[1]}"
     version = None if probe is None else probe[1].split()[0]
     files = asset_files(source)
-    target = build_root / _digest(source, files, compiler)
-    built = LambdaCodeBuild(path=target, bytecode=python is not None, python_version=version)
-    if target.is_dir():
-        return built
+    target = build_root / _digest(source, files, header)
+    if _intact(target):
+        return LambdaCodeBuild(path=target, bytecode=python is not None, python_version=version)
     build_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name[:16]}-", dir=build_root))
+    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=build_root))
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; Lambda's user must read the unpacked asset
         for relative in files:
             (staging / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source / relative, staging / relative)
+        target = build_root / _digest(staging, files, header)
         if python is not None:
             _compile(python, staging)
-        staging.rename(target)
-    except OSError:
-        if not target.is_dir():  # not a lost rename race: a real failure
-            raise
+        _install(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return built
+    return LambdaCodeBuild(path=target, bytecode=python is not None, python_version=version)
+
+
+def _install(staging: Path, target: Path) -> None:
+    """Seal ``staging`` and move it to ``target``; a stale ``target`` is replaced, a fresh twin kept."""
+    seal = _digest(staging, _every_file(staging), "sealed")
+    if target.is_dir() and not _intact(target):
+        shutil.rmtree(target, ignore_errors=True)
+    sealing = target.with_name(f"{staging.name}{SEAL_SUFFIX}")
+    sealing.write_text(seal)
+    os.replace(sealing, target.with_name(target.name + SEAL_SUFFIX))  # same bytes from any builder
+    try:
+        staging.rename(target)
+    except OSError:
+        if not _intact(target):  # not a lost rename race: a real failure
+            raise
 
 
 def _compile(python: Path, directory: Path) -> None:
     """Compiles every module under ``directory`` as Lambda will find it under ``/var/task``."""
     environ = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
-    command = [str(python), "-m", "compileall", "-q", "-j0", "-s", str(directory), "-p", LAMBDA_TASK_ROOT]
-    command += ["--invalidation-mode", "unchecked-hash", str(directory)]
     result = subprocess.run(
-        command, capture_output=True, text=True, env={**environ, "PYTHONHASHSEED": "0"}, check=False
+        compile_command(python, directory),
+        capture_output=True,
+        text=True,
+        env={**environ, "PYTHONHASHSEED": "0"},
+        check=False,
     )
     if result.returncode != 0:
         raise LambdaBytecodeFailed(

@@ -1,7 +1,8 @@
 """The functions' code asset: the labelchain package with reproducible Python 3.13 bytecode for /var/task.
 
 Most cases build a small package into ``tmp_path``; one reads the session's synthesized cloud assembly.
-A case that needs a CPython 3.13 interpreter fails (never skips) without one: the asset must carry bytecode.
+A case that needs a CPython 3.13 interpreter skips without one, saying so (synth then ships the source and
+warns, which a case here checks with no interpreter at all).
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ def lambda_python() -> Path:
             f"tested: install python{runtime_python_version()} on PATH or set {LAMBDA_PYTHON_VARIABLE}"
         )
     return python
+
+
+def _builds(build_root: Path) -> list[str]:
+    """The finished builds under ``build_root`` (each beside its seal; no half-built leftovers)."""
+    builds = sorted(p.name for p in build_root.iterdir() if p.is_dir())
+    assert sorted(p.name for p in build_root.iterdir() if not p.is_dir()) == [f"{b}.sealed" for b in builds]
+    return builds
 
 
 @pytest.fixture
@@ -101,9 +109,28 @@ def test_a_tree_builds_to_the_same_directory_and_bytes_and_one_changed_byte_to_a
     assert first.path.name == second.path.name
     assert _files(first.path) == _files(second.path)
     assert changed.path.name != first.path.name
-    assert sorted(p.name for p in (tmp_path / "first").iterdir()) == sorted(
-        [first.path.name, changed.path.name]
-    )
+    assert _builds(tmp_path / "first") == sorted([first.path.name, changed.path.name])
+
+
+def test_a_build_edited_or_stripped_of_its_bytecode_after_it_was_made_is_built_again(
+    tmp_path: Path, source: Path, lambda_python: Path
+) -> None:
+    # Given a build whose source was edited by hand (unchecked-hash pycs would hide that edit in Lambda)
+    build_root = tmp_path / "build"
+    first = build_lambda_code(source=source, build_root=build_root, python=lambda_python)
+    original = _files(first.path)
+    (first.path / "labelchain/core/rules.py").write_text("EDITED = True\n")
+
+    # When the same tree is built again, Then the build is made afresh, byte for byte as before
+    assert build_lambda_code(source=source, build_root=build_root, python=lambda_python).path == first.path
+    assert _files(first.path) == original
+
+    # And the same when its bytecode was deleted (pyclean, find -delete)
+    for pyc in first.path.rglob("*.pyc"):
+        pyc.unlink()
+    assert build_lambda_code(source=source, build_root=build_root, python=lambda_python).path == first.path
+    assert _files(first.path) == original
+    assert _builds(build_root) == [first.path.name]
 
 
 def test_caches_tests_and_install_by_products_never_reach_the_asset(tmp_path: Path, source: Path) -> None:
@@ -127,7 +154,7 @@ def test_builders_racing_for_one_tree_agree_on_one_directory_and_leave_nothing_e
         )
 
     assert {build.path for build in builds} == {builds[0].path}
-    assert [p.name for p in build_root.iterdir()] == [builds[0].path.name]
+    assert _builds(build_root) == [builds[0].path.name]
 
 
 def test_a_module_that_does_not_compile_fails_the_build_naming_it(
@@ -173,8 +200,8 @@ def test_without_an_interpreter_synth_ships_the_source_and_warns_what_it_costs(
 
     lambda_code(functions, environ={"PATH": "", "PYENV_ROOT": str(tmp_path)}, build_root=tmp_path / "build")
 
-    (built,) = (tmp_path / "build").iterdir()
-    assert not list(built.rglob("*.pyc"))
+    (built,) = _builds(tmp_path / "build")
+    assert not list((tmp_path / "build" / built).rglob("*.pyc"))
     Annotations.from_stack(stack).has_warning(
         "/Test/Functions",
         Match.string_like_regexp(

@@ -119,3 +119,27 @@ print(json.dumps(sorted(name for entity in sent for name in names(entity))))
 
     # Then the Tracer recorded the handler (Powertools' "## <function>") and patched botocore's call
     assert recorded == ["## handler", "s3"]
+
+
+def test_importing_every_handler_builds_no_model_validator_but_those_its_module_level_values_need() -> None:
+    # Given every handler module imported as a cold start does (core/models.py defers every build)
+    code = f"""
+import importlib, json, sys
+from pydantic import BaseModel
+for name in {HANDLER_MODULES!r}:
+    importlib.import_module("labelchain.handlers." + name)
+models = [
+    value for name, module in list(sys.modules.items()) if name.startswith("labelchain")
+    for value in vars(module).values()
+    if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == name
+]
+built = sorted(model.__qualname__ for model in models if model.__pydantic_complete__)
+print(json.dumps([len(models), built]))
+"""
+    count, built = _run_in_lambda_like_process(code, tracing=False)
+
+    # Then only PriceTable is built (core/prices.py validates the built-in price table at import); every
+    # other model waits for its first use, so a cold start pays only for what its invocation validates
+    assert isinstance(count, int)
+    assert count > 50
+    assert built == ["PriceTable"]
