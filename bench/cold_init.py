@@ -79,14 +79,15 @@ if sys.argv[1] in ("baseline", "framework"):
         Logger()
     imported = time.perf_counter()
     session = boto3.session.Session(region_name=sys.argv[2])
-    attempts, connect, read = (int(value) for value in sys.argv[3:6])
+    attempts, connect, read, pool = (int(value) for value in sys.argv[3:7])
     config = Config(
         retries={"mode": "standard", "max_attempts": attempts},
         connect_timeout=connect,
         read_timeout=read,
+        max_pool_connections=pool,
         user_agent_extra="labelchain",
     )
-    clients = [session.client(name, config=config) for name in sys.argv[6:]]
+    clients = [session.client(name, config=config) for name in sys.argv[7:]]
     if sys.argv[1] == "framework":
         class Event(BaseModel):
             model_config = ConfigDict(frozen=True, extra="forbid")
@@ -133,13 +134,14 @@ print(json.dumps({
     "xray_loaded": "aws_xray_sdk.core" in sys.modules,
     "clients": sorted(
         [c.meta.service_model.service_name, c.meta.region_name, c.meta.config.retries,
-         c.meta.config.connect_timeout, c.meta.config.read_timeout, c.meta.config.user_agent_extra]
+         c.meta.config.connect_timeout, c.meta.config.read_timeout, c.meta.config.max_pool_connections,
+         c.meta.config.user_agent_extra]
         for c in clients
     ),
 }))
 """
 """Runs in the child: ``sys.argv[1:]`` is ``baseline <region> <max attempts> <connect s> <read s>
-<service> …`` or ``handler <module name>``."""
+<max pool connections> <service> …`` (``framework``: the same arguments) or ``handler <module name>``."""
 
 
 @dataclass(frozen=True)
@@ -285,10 +287,16 @@ def targets_for(handlers: list[str]) -> tuple[Target, list[Target]]:
     from labelchain.settings import (  # noqa: PLC0415
         BOTO_CONNECT_TIMEOUT_SECONDS,
         BOTO_MAX_ATTEMPTS,
+        BOTO_MAX_POOL_CONNECTIONS,
         BOTO_READ_TIMEOUT_SECONDS,
     )
 
-    config = (BOTO_MAX_ATTEMPTS, BOTO_CONNECT_TIMEOUT_SECONDS, BOTO_READ_TIMEOUT_SECONDS)
+    config = (
+        BOTO_MAX_ATTEMPTS,
+        BOTO_CONNECT_TIMEOUT_SECONDS,
+        BOTO_READ_TIMEOUT_SECONDS,
+        BOTO_MAX_POOL_CONNECTIONS,
+    )
     baseline = Target(
         f"baseline: boto3 + {len(CLIENT_SERVICES)} clients",
         "baseline",
