@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 HANDLER_MODULES = sorted(path.stem for path in (LAMBDAS / "labelchain" / "handlers").glob("*.py"))
@@ -143,3 +144,33 @@ print(json.dumps([len(models), built]))
     assert isinstance(count, int)
     assert count > 50
     assert built == ["PriceTable"]
+
+
+def test_many_threads_first_using_one_deferred_model_all_get_its_own_validator() -> None:
+    # Given a fresh process (nothing built yet) and 32 threads released together onto one deferred model
+    code = """
+import json, threading
+from concurrent.futures import ThreadPoolExecutor
+from pydantic import ValidationError
+from labelchain.core.job_input import TaskSpec
+from labelchain.core.records import Counters
+
+start = threading.Barrier(32)
+def first_use(index):
+    start.wait()
+    counters = Counters.model_validate({"total_labeled": index})
+    try:
+        TaskSpec.model_validate({"title": "x", "no": 1})
+    except ValidationError as exc:
+        return [counters.total_labeled, [(error["loc"], error["type"]) for error in exc.errors()]]
+    return [counters.total_labeled, "accepted"]
+with ThreadPoolExecutor(max_workers=32) as pool:
+    print(json.dumps(list(pool.map(first_use, range(32)))))
+"""
+    results: list[Any] = _run_in_lambda_like_process(code, tracing=False)
+
+    # Then every thread validated with the model's own validator: Counters kept its value, and TaskSpec
+    # refused the unknown field as its own strict validator does (a parent's would have ignored it)
+    assert [total for total, _ in results] == list(range(32))
+    assert all([["no"], "extra_forbidden"] in errors for _, errors in results)
+    assert len({json.dumps(errors) for _, errors in results}) == 1
